@@ -1,0 +1,98 @@
+/** One JavaScript frame, as sampled by the watchdog or walked by the rule set. */
+export interface StackFrame {
+  /** Function name as V8 reports it; empty for anonymous functions and top-level code. */
+  functionName: string;
+  /** Script path or URL (`node:fs`, `file:///…`, `/abs/path.js`); empty when V8 has none. */
+  file: string;
+  /** 1-based line, 0 when unknown. */
+  line: number;
+  /** 1-based column, 0 when unknown. */
+  column: number;
+}
+
+/** What the main thread was doing when the watchdog looked at it. */
+export type BlockState = 'js' | 'native' | 'gc' | 'atomics-wait';
+
+/** Which detector produced the error. */
+export type BlockingErrorSource = 'watchdog' | 'rule';
+
+export interface BlockingErrorInit {
+  source: BlockingErrorSource;
+  message: string;
+  frames: readonly StackFrame[];
+  culprit?: StackFrame;
+  blockingCall?: string;
+  durationMs?: number;
+  thresholdMs?: number;
+  state?: BlockState;
+  /** Delay between asking V8 for the stack and getting it, in ms (watchdog only). */
+  captureDelayMs?: number;
+  /** Part of the block spent in garbage collection, in ms (watchdog only). */
+  gcMs?: number;
+  /** True when the block was still going on at report time (a hang). */
+  ongoing?: boolean;
+}
+
+const USER_CODE_EXCLUDED = /(^node:)|([\\/]node_modules[\\/])|(^internal[\\/])/;
+
+/** True for a frame in the user's own code: not Node internals, not a dependency. */
+export function isUserFrame(frame: StackFrame): boolean {
+  return frame.file !== '' && !USER_CODE_EXCLUDED.test(frame.file);
+}
+
+/** `fn (file:line:col)` — the way stack traces name a frame. */
+export function formatFrame(frame: StackFrame): string {
+  const where = frame.file === '' ? '<anonymous>' : `${frame.file}:${frame.line}:${frame.column}`;
+  return frame.functionName === '' ? where : `${frame.functionName} (${where})`;
+}
+
+/**
+ * The one error type of blockbuster: thrown by the rule set at a blocking call, and built by the
+ * watchdog from the frames it sampled while the loop was blocked.
+ */
+export class BlockingError extends Error {
+  override readonly name = 'BlockingError';
+  readonly source: BlockingErrorSource;
+  readonly frames: readonly StackFrame[];
+  readonly culprit: StackFrame | undefined;
+  readonly blockingCall: string | undefined;
+  readonly durationMs: number | undefined;
+  readonly thresholdMs: number | undefined;
+  readonly state: BlockState | undefined;
+  readonly captureDelayMs: number | undefined;
+  readonly gcMs: number | undefined;
+  readonly ongoing: boolean;
+
+  constructor(init: BlockingErrorInit) {
+    super(init.message);
+    this.source = init.source;
+    this.frames = Object.freeze(init.frames.map((frame) => Object.freeze({ ...frame })));
+    this.culprit = init.culprit;
+    this.blockingCall = init.blockingCall;
+    this.durationMs = init.durationMs;
+    this.thresholdMs = init.thresholdMs;
+    this.state = init.state;
+    this.captureDelayMs = init.captureDelayMs;
+    this.gcMs = init.gcMs;
+    this.ongoing = init.ongoing ?? false;
+    // The stack names the blocking code, not blockbuster.
+    this.stack = [`${this.name}: ${this.message}`, ...this.frames.map((f) => `    at ${formatFrame(f)}`)].join('\n');
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      message: this.message,
+      source: this.source,
+      durationMs: this.durationMs,
+      thresholdMs: this.thresholdMs,
+      state: this.state,
+      blockingCall: this.blockingCall,
+      culprit: this.culprit,
+      captureDelayMs: this.captureDelayMs,
+      gcMs: this.gcMs,
+      ongoing: this.ongoing,
+      frames: this.frames,
+    };
+  }
+}
