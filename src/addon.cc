@@ -1,0 +1,175 @@
+// Addon entry: one Watchdog per Node environment (main thread or worker), no statics.
+#include <napi.h>
+#include <uv.h>
+
+#include <memory>
+
+#include "stack_capture.h"
+#include "watchdog.h"
+
+namespace blockbuster {
+namespace {
+
+struct EnvState {
+  std::unique_ptr<Watchdog> watchdog;
+  Napi::ThreadSafeFunction notify;
+  napi_async_cleanup_hook_handle cleanup = nullptr;
+
+  ~EnvState() { StopWatchdog(); }
+
+  void StopWatchdog() {
+    if (watchdog == nullptr) return;
+    watchdog->Stop();
+    watchdog.reset();
+    notify.Release();
+  }
+};
+
+EnvState* State(Napi::Env env) { return env.GetInstanceData<EnvState>(); }
+
+uint64_t MsToNs(double ms) { return static_cast<uint64_t>(ms * 1e6); }
+
+double NsToMs(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+double NumberOption(const Napi::Object& options, const char* name, double fallback) {
+  Napi::Value value = options.Get(name);
+  return value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : fallback;
+}
+
+// Runs when the environment is torn down (process exit, worker.terminate()): the thread is
+// joined and the prepare handle closed before the loop goes away.
+void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
+  auto* state = static_cast<EnvState*>(arg);
+  state->cleanup = nullptr;
+  if (state->watchdog == nullptr) {
+    napi_remove_async_cleanup_hook(handle);
+    return;
+  }
+  state->watchdog->WriteUntaken();
+  state->watchdog->Stop(
+      [](void* hook) {
+        napi_remove_async_cleanup_hook(static_cast<napi_async_cleanup_hook_handle>(hook));
+      },
+      handle);
+  state->watchdog.reset();
+  state->notify.Release();
+}
+
+Napi::Value Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnvState* state = State(env);
+  if (state->watchdog != nullptr) {
+    Napi::Error::New(env, "blockbuster: this thread is already watched").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+    Napi::TypeError::New(env, "start(options, onReports) expects an object and a function")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object js_options = info[0].As<Napi::Object>();
+  WatchdogOptions options;
+  options.threshold_ns = MsToNs(NumberOption(js_options, "thresholdMs", 20));
+  options.hang_report_ns = MsToNs(NumberOption(js_options, "hangReportMs", 0));
+  options.abort_after_ns = MsToNs(NumberOption(js_options, "abortAfterMs", 0));
+  options.output_fd = static_cast<int>(NumberOption(js_options, "outputFd", 2));
+  options.max_frames = static_cast<int>(NumberOption(js_options, "maxFrames", 64));
+
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+    Napi::Error::New(env, "blockbuster: no event loop for this thread").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::ThreadSafeFunction notify =
+      Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "blockbuster", 0, 1);
+  notify.Unref(env);
+  auto watchdog = std::make_unique<Watchdog>(loop, CurrentIsolate(), options,
+                                             [notify]() mutable { notify.NonBlockingCall(); });
+  if (!watchdog->ok()) {
+    notify.Release();
+    Napi::Error::New(env, "blockbuster: could not start the watchdog thread")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  state->watchdog = std::move(watchdog);
+  state->notify = notify;
+  // Registered after the thread-safe function, so it runs before that one's own cleanup.
+  napi_add_async_cleanup_hook(env, OnEnvCleanup, state, &state->cleanup);
+  return env.Undefined();
+}
+
+Napi::Value Stop(const Napi::CallbackInfo& info) {
+  EnvState* state = State(info.Env());
+  if (state->cleanup != nullptr) {
+    napi_remove_async_cleanup_hook(state->cleanup);
+    state->cleanup = nullptr;
+  }
+  state->StopWatchdog();
+  return info.Env().Undefined();
+}
+
+Napi::Object FrameToJs(Napi::Env env, const Frame& frame) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("functionName", frame.function_name);
+  out.Set("file", frame.file);
+  out.Set("line", frame.line);
+  out.Set("column", frame.column);
+  return out;
+}
+
+Napi::Object ReportToJs(Napi::Env env, const BlockReport& report) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("id", static_cast<double>(report.id));
+  out.Set("durationMs", NsToMs(report.end_ns - report.start_ns));
+  out.Set("detectionDelayMs", NsToMs(report.detected_ns - report.start_ns));
+  out.Set("captureDelayMs", report.captured_ns == 0 ? env.Undefined()
+                                                    : Napi::Number::New(env, NsToMs(report.captured_ns -
+                                                                                     report.requested_ns)));
+  out.Set("gcMs", NsToMs(report.gc_ns));
+  out.Set("inGcAtDetection", report.in_gc_at_detection);
+  out.Set("inAtomicsWait", report.in_atomics_wait);
+  out.Set("hangReported", report.hang_reported);
+  Napi::Array frames = Napi::Array::New(env, report.frames.size());
+  for (size_t i = 0; i < report.frames.size(); i++) frames.Set(i, FrameToJs(env, report.frames[i]));
+  out.Set("frames", frames);
+  return out;
+}
+
+// takeReports(finishActive) -> { reports, dropped }
+Napi::Value TakeReports(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnvState* state = State(env);
+  Napi::Object result = Napi::Object::New(env);
+  uint64_t dropped = 0;
+  std::vector<BlockReport> reports;
+  if (state->watchdog != nullptr) {
+    reports = state->watchdog->TakeReports(info[0].ToBoolean().Value(), &dropped);
+  }
+  Napi::Array list = Napi::Array::New(env, reports.size());
+  for (size_t i = 0; i < reports.size(); i++) list.Set(i, ReportToJs(env, reports[i]));
+  result.Set("reports", list);
+  result.Set("dropped", static_cast<double>(dropped));
+  return result;
+}
+
+Napi::Value IsWatching(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), State(info.Env())->watchdog != nullptr);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new EnvState());
+  exports.Set("start", Napi::Function::New(env, Start, "start"));
+  exports.Set("stop", Napi::Function::New(env, Stop, "stop"));
+  exports.Set("takeReports", Napi::Function::New(env, TakeReports, "takeReports"));
+  exports.Set("isWatching", Napi::Function::New(env, IsWatching, "isWatching"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace blockbuster
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  return blockbuster::Init(env, exports);
+}
+
+NODE_API_MODULE(blockbuster, InitAddon)

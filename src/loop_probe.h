@@ -1,0 +1,60 @@
+// Tells another thread how long the event loop has been busy, without waking the loop.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace blockbuster {
+
+// Main thread: an unref'd uv_prepare handle stamps every iteration just before the loop polls.
+// Any thread: Busy() = time since that stamp minus the idle time libuv measured since then, i.e.
+// how long the loop has been running callbacks without getting back to poll.
+class LoopProbe {
+ public:
+  struct Snapshot {
+    uint64_t prepare_ns;
+    uint64_t idle_at_prepare_ns;
+    uint64_t iterations;
+    int64_t poll_timeout_ms;  // -1 = the loop may sleep until an fd wakes it
+  };
+  struct Reading {
+    Snapshot at_prepare;
+    uint64_t now_ns;
+    uint64_t busy_ns;
+  };
+  using PrepareCallback = void (*)(void* data);
+
+  LoopProbe(uv_loop_t* loop, PrepareCallback on_prepare, void* data);
+  ~LoopProbe();
+  LoopProbe(const LoopProbe&) = delete;
+  LoopProbe& operator=(const LoopProbe&) = delete;
+
+  // Main thread. The handle's memory is freed by libuv's close callback, so `on_closed` may run
+  // after this object is gone.
+  void Close(void (*on_closed)(void* arg), void* arg);
+
+  Reading Read() const;
+  uint64_t Iterations() const { return iterations_.load(std::memory_order_seq_cst); }
+  // True while the loop thread sits in poll (idle time grows between two reads).
+  bool InPoll() const;
+  // The fd the loop polls on (epoll/kqueue); -1 when the platform has none.
+  int BackendFd() const { return uv_backend_fd(loop_); }
+
+ private:
+  static void OnPrepare(uv_prepare_t* handle);
+
+  uv_loop_t* loop_;
+  uv_prepare_t* handle_;
+  PrepareCallback on_prepare_;
+  void* data_;
+  // Seqlock around the per-iteration snapshot: odd while the loop thread writes it.
+  std::atomic<uint64_t> seq_{0};
+  std::atomic<uint64_t> prepare_ns_{0};
+  std::atomic<uint64_t> idle_at_prepare_ns_{0};
+  std::atomic<int64_t> poll_timeout_ms_{0};
+  std::atomic<uint64_t> iterations_{0};
+};
+
+}  // namespace blockbuster

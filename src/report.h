@@ -1,0 +1,33 @@
+// Plain data that crosses threads: no V8 handles, no N-API values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace blockbuster {
+
+struct Frame {
+  std::string function_name;
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+// One block of the event loop, from the moment it started until the loop reached prepare again.
+struct BlockReport {
+  uint64_t id = 0;
+  uint64_t start_ns = 0;       // when the loop stopped making progress
+  uint64_t detected_ns = 0;    // when the watchdog noticed (≈ start + threshold)
+  uint64_t requested_ns = 0;   // when the stack was requested from V8
+  uint64_t captured_ns = 0;    // when V8 ran the interrupt; 0 = never during the block
+  uint64_t end_ns = 0;         // when the loop made progress again
+  uint64_t gc_ns = 0;          // GC time inside the block
+  uint64_t gc_at_start_ns = 0;  // GC clock at block start, to compute gc_ns
+  bool in_gc_at_detection = false;
+  bool in_atomics_wait = false;
+  bool hang_reported = false;  // the native side already wrote a line for it
+  std::vector<Frame> frames;
+};
+
+}  // namespace blockbuster

@@ -1,0 +1,79 @@
+#include "stack_capture.h"
+
+#include <uv.h>
+#include <v8.h>
+
+namespace blockbuster {
+namespace {
+
+void OnGcPrologue(v8::Isolate*, v8::GCType, v8::GCCallbackFlags, void* data) {
+  static_cast<IsolateSignals*>(data)->gc_started_ns.store(uv_hrtime(), std::memory_order_release);
+}
+
+void OnGcEpilogue(v8::Isolate*, v8::GCType, v8::GCCallbackFlags, void* data) {
+  auto* signals = static_cast<IsolateSignals*>(data);
+  uint64_t started = signals->gc_started_ns.exchange(0, std::memory_order_acq_rel);
+  if (started != 0) signals->gc_total_ns.fetch_add(uv_hrtime() - started, std::memory_order_acq_rel);
+}
+
+void OnAtomicsWait(v8::Isolate::AtomicsWaitEvent event, v8::Local<v8::SharedArrayBuffer>, size_t,
+                   int64_t, double, v8::Isolate::AtomicsWaitWakeHandle*, void* data) {
+  static_cast<IsolateSignals*>(data)->in_atomics_wait.store(
+      event == v8::Isolate::AtomicsWaitEvent::kStartWait, std::memory_order_release);
+}
+
+std::string ToUtf8(v8::Isolate* isolate, v8::Local<v8::String> value) {
+  if (value.IsEmpty()) return std::string();
+  v8::String::Utf8Value utf8(isolate, value);
+  return *utf8 == nullptr ? std::string() : std::string(*utf8, utf8.length());
+}
+
+struct SampleRequest {
+  int max_frames;
+  StackSink sink;
+};
+
+void OnInterrupt(v8::Isolate* isolate, void* data) {
+  std::unique_ptr<SampleRequest> request(static_cast<SampleRequest*>(data));
+  v8::HandleScope scope(isolate);
+  v8::Local<v8::StackTrace> trace =
+      v8::StackTrace::CurrentStackTrace(isolate, request->max_frames, v8::StackTrace::kDetailed);
+  std::vector<Frame> frames;
+  frames.reserve(trace->GetFrameCount());
+  for (int i = 0; i < trace->GetFrameCount(); i++) {
+    v8::Local<v8::StackFrame> frame = trace->GetFrame(isolate, i);
+    frames.push_back(Frame{ToUtf8(isolate, frame->GetFunctionName()),
+                           ToUtf8(isolate, frame->GetScriptNameOrSourceURL()),
+                           frame->GetLineNumber(), frame->GetColumn()});
+  }
+  request->sink(std::move(frames));
+}
+
+}  // namespace
+
+uint64_t IsolateSignals::GcClock(uint64_t now) const {
+  uint64_t started = gc_started_ns.load(std::memory_order_acquire);
+  uint64_t total = gc_total_ns.load(std::memory_order_acquire);
+  return started != 0 && now > started ? total + (now - started) : total;
+}
+
+IsolateHooks::IsolateHooks(v8::Isolate* isolate, IsolateSignals* signals)
+    : isolate_(isolate), signals_(signals) {
+  isolate_->AddGCPrologueCallback(OnGcPrologue, signals_);
+  isolate_->AddGCEpilogueCallback(OnGcEpilogue, signals_);
+  isolate_->SetAtomicsWaitCallback(OnAtomicsWait, signals_);
+}
+
+IsolateHooks::~IsolateHooks() {
+  isolate_->SetAtomicsWaitCallback(nullptr, nullptr);
+  isolate_->RemoveGCEpilogueCallback(OnGcEpilogue, signals_);
+  isolate_->RemoveGCPrologueCallback(OnGcPrologue, signals_);
+}
+
+void RequestStackSample(v8::Isolate* isolate, int max_frames, StackSink sink) {
+  isolate->RequestInterrupt(OnInterrupt, new SampleRequest{max_frames, std::move(sink)});
+}
+
+v8::Isolate* CurrentIsolate() { return v8::Isolate::GetCurrent(); }
+
+}  // namespace blockbuster

@@ -1,0 +1,252 @@
+#include "watchdog.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace blockbuster {
+namespace {
+
+// An idle loop with no timer still gets looked at this often, to bound the one race left:
+// the loop leaving poll and draining its fds between our idle check and our own poll().
+constexpr int64_t kMaxIdleWaitNs = 1'000'000'000;
+
+bool IsInternal(const Frame& frame) {
+  return frame.file.empty() || frame.file.rfind("node:", 0) == 0 ||
+         frame.file.find("/node_modules/") != std::string::npos;
+}
+
+void WriteAll(int fd, const std::string& text) {
+  size_t offset = 0;
+  while (offset < text.size()) {
+    ssize_t written = write(fd, text.data() + offset, text.size() - offset);
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) return;
+    offset += static_cast<size_t>(written);
+  }
+}
+
+std::string DescribeFrame(const Frame& frame) {
+  std::string where = frame.file + ":" + std::to_string(frame.line) + ":" + std::to_string(frame.column);
+  return frame.function_name.empty() ? where : frame.function_name + " (" + where + ")";
+}
+
+}  // namespace
+
+void BlockTracker::Begin(uint64_t start_ns, uint64_t detected_ns, uint64_t gc_clock_at_start) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  current_ = BlockReport{};
+  current_.id = next_id_++;
+  current_.start_ns = start_ns;
+  current_.detected_ns = detected_ns;
+  current_.gc_at_start_ns = gc_clock_at_start;
+  current_.in_gc_at_detection = signals.gc_started_ns.load(std::memory_order_acquire) != 0;
+  current_.in_atomics_wait = signals.in_atomics_wait.load(std::memory_order_acquire);
+  active.store(true, std::memory_order_seq_cst);
+}
+
+void BlockTracker::MarkRequested(uint64_t id, uint64_t requested_ns) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (current_.id == id) current_.requested_ns = requested_ns;
+}
+
+bool BlockTracker::Finish(uint64_t end_ns) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!active.load(std::memory_order_relaxed)) return false;
+  active.store(false, std::memory_order_seq_cst);
+  current_.end_ns = std::max(end_ns, current_.detected_ns);
+  uint64_t gc_clock = signals.GcClock(current_.end_ns);
+  current_.gc_ns = gc_clock > current_.gc_at_start_ns ? gc_clock - current_.gc_at_start_ns : 0;
+  if (ready_.size() >= max_queued) {
+    dropped_++;
+  } else {
+    ready_.push_back(std::move(current_));
+  }
+  return true;
+}
+
+void BlockTracker::Capture(uint64_t id, std::vector<Frame>&& frames) {
+  bool in_atomics_wait = signals.in_atomics_wait.load(std::memory_order_acquire);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!active.load(std::memory_order_relaxed) || current_.id != id) return;
+  current_.captured_ns = uv_hrtime();
+  current_.in_atomics_wait = current_.in_atomics_wait || in_atomics_wait;
+  current_.frames = std::move(frames);
+}
+
+bool BlockTracker::ActiveCopy(BlockReport* out) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!active.load(std::memory_order_relaxed)) return false;
+  *out = current_;
+  return true;
+}
+
+void BlockTracker::MarkHangReported(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (current_.id == id) current_.hang_reported = true;
+}
+
+std::vector<BlockReport> BlockTracker::TakeReady(uint64_t* dropped) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<BlockReport> out(std::make_move_iterator(ready_.begin()),
+                               std::make_move_iterator(ready_.end()));
+  ready_.clear();
+  *dropped = dropped_;
+  dropped_ = 0;
+  return out;
+}
+
+Watchdog::Watchdog(uv_loop_t* loop, v8::Isolate* isolate, const WatchdogOptions& options,
+                   Notify notify)
+    : options_(options),
+      isolate_(isolate),
+      notify_(std::move(notify)),
+      tracker_(std::make_shared<BlockTracker>()) {
+  tracker_->max_queued = options_.max_queued;
+  if (!tracker_->waker.ok()) return;
+  hooks_ = std::make_unique<IsolateHooks>(isolate_, &tracker_->signals);
+  probe_ = std::make_unique<LoopProbe>(loop, OnPrepare, this);
+  thread_ = std::thread(&Watchdog::Run, this);
+}
+
+Watchdog::~Watchdog() { Stop(); }
+
+void Watchdog::Stop(void (*on_closed)(void*), void* arg) {
+  if (stopping_.exchange(true)) {
+    if (on_closed != nullptr) on_closed(arg);
+    return;
+  }
+  tracker_->waker.Wake();
+  if (thread_.joinable()) thread_.join();
+  hooks_.reset();
+  if (probe_ != nullptr) {
+    probe_->Close(on_closed, arg);
+    probe_.reset();
+  } else if (on_closed != nullptr) {
+    on_closed(arg);
+  }
+}
+
+void Watchdog::OnPrepare(void* data) {
+  auto* self = static_cast<Watchdog*>(data);
+  self->gc_clock_at_prepare_.store(self->tracker_->signals.gc_total_ns.load(std::memory_order_relaxed),
+                                   std::memory_order_relaxed);
+  if (!self->tracker_->active.load(std::memory_order_seq_cst)) return;
+  if (self->tracker_->Finish(uv_hrtime())) {
+    self->tracker_->waker.Wake();
+    self->notify_();
+  }
+}
+
+std::vector<BlockReport> Watchdog::TakeReports(bool finish_active, uint64_t* dropped) {
+  if (finish_active) tracker_->Finish(uv_hrtime());
+  return tracker_->TakeReady(dropped);
+}
+
+void Watchdog::WriteUntaken() {
+  uint64_t dropped = 0;
+  uint64_t now = uv_hrtime();
+  for (const BlockReport& report : TakeReports(true, &dropped)) WriteLine(report, now, "ended");
+  if (dropped > 0) {
+    WriteAll(options_.output_fd, "blockbuster: " + std::to_string(dropped) +
+                                     " more blocks were not reported (report queue full)\n");
+  }
+}
+
+void Watchdog::Run() {
+  bool loop_just_woke = false;
+  while (!stopping_.load(std::memory_order_acquire)) {
+    LoopProbe::Reading reading = probe_->Read();
+    if (reading.busy_ns >= options_.threshold_ns) {
+      uint64_t start = reading.now_ns - reading.busy_ns;
+      tracker_->Begin(start, reading.now_ns, gc_clock_at_prepare_.load(std::memory_order_relaxed));
+      // Pairs with OnPrepare: if the loop reached prepare meanwhile, the block ended there.
+      if (probe_->Iterations() != reading.at_prepare.iterations) {
+        if (tracker_->Finish(probe_->Read().at_prepare.prepare_ns)) notify_();
+        continue;
+      }
+      WatchBlock(start);
+      loop_just_woke = false;
+      continue;
+    }
+    // Sleeping on the loop's own fd costs nothing while the process is idle; right after the
+    // loop woke, a timed sleep keeps a still-readable fd from spinning us.
+    if (!loop_just_woke && probe_->BackendFd() >= 0 && probe_->InPoll()) {
+      int64_t timeout_ns = kMaxIdleWaitNs;
+      if (reading.at_prepare.poll_timeout_ms >= 0) {
+        timeout_ns = std::min(timeout_ns, reading.at_prepare.poll_timeout_ms * 1'000'000);
+      }
+      loop_just_woke =
+          tracker_->waker.Wait(timeout_ns, probe_->BackendFd()) == Waker::Result::kLoopReady;
+      continue;
+    }
+    loop_just_woke = false;
+    tracker_->waker.Wait(static_cast<int64_t>(options_.threshold_ns - reading.busy_ns), -1);
+  }
+}
+
+void Watchdog::WatchBlock(uint64_t start_ns) {
+  BlockReport block;
+  if (!tracker_->ActiveCopy(&block)) return;
+  uint64_t id = block.id;
+  tracker_->MarkRequested(id, uv_hrtime());
+  // The interrupt may run after stop(), or never: it must not own the tracker nor the Watchdog.
+  std::weak_ptr<BlockTracker> weak = tracker_;
+  RequestStackSample(isolate_, options_.max_frames, [weak, id](std::vector<Frame>&& frames) {
+    if (auto tracker = weak.lock()) tracker->Capture(id, std::move(frames));
+  });
+  bool hang_written = false;
+  while (!stopping_.load(std::memory_order_acquire)) {
+    uint64_t now = uv_hrtime();
+    int64_t wait_ns = -1;
+    if (options_.hang_report_ns > 0 && !hang_written) {
+      wait_ns = static_cast<int64_t>(start_ns + options_.hang_report_ns) - static_cast<int64_t>(now);
+    }
+    if (options_.abort_after_ns > 0) {
+      int64_t abort_in = static_cast<int64_t>(start_ns + options_.abort_after_ns) - static_cast<int64_t>(now);
+      wait_ns = wait_ns < 0 ? abort_in : std::min(wait_ns, abort_in);
+    }
+    if (wait_ns != -1 && wait_ns < 0) wait_ns = 0;
+    tracker_->waker.Wait(wait_ns, -1);
+    if (!tracker_->ActiveCopy(&block) || block.id != id) return;
+    now = uv_hrtime();
+    if (options_.abort_after_ns > 0 && now >= start_ns + options_.abort_after_ns) {
+      WriteLine(block, now, "hang: aborting");
+      std::abort();
+    }
+    if (options_.hang_report_ns > 0 && !hang_written && now >= start_ns + options_.hang_report_ns) {
+      WriteLine(block, now, "still blocked");
+      tracker_->MarkHangReported(id);
+      hang_written = true;
+    }
+  }
+}
+
+void Watchdog::WriteLine(const BlockReport& report, uint64_t now_ns, const char* status) {
+  uint64_t end = report.end_ns != 0 ? report.end_ns : now_ns;
+  std::string line = "blockbuster: event loop blocked for " +
+                     std::to_string((end - report.start_ns) / 1'000'000) + " ms (" + status +
+                     ", threshold " + std::to_string(options_.threshold_ns / 1'000'000) + " ms)";
+  if (report.in_atomics_wait) line += " in Atomics.wait";
+  std::vector<const Frame*> shown;
+  for (const Frame& frame : report.frames) {
+    if (!IsInternal(frame)) shown.push_back(&frame);
+  }
+  if (report.frames.empty()) {
+    line += "; no JS stack yet (the thread is in native code)";
+  } else {
+    if (shown.empty()) shown.push_back(&report.frames.front());
+    line += " at ";
+    for (size_t i = 0; i < shown.size() && i < 5; i++) {
+      if (i > 0) line += " <- ";
+      line += DescribeFrame(*shown[i]);
+    }
+  }
+  WriteAll(options_.output_fd, line + "\n");
+}
+
+}  // namespace blockbuster
