@@ -1,0 +1,67 @@
+'use strict';
+// Child process: installs one tool, lets it settle, then blocks the loop with a 200 ms CPU-bound
+// busy loop (`burnCpu`, bench/phase-clock.js) and reports what the tool saw, as one JSON line.
+//   node bench/detect.js <tool> [blockMs]
+const { TOOLS, THRESHOLD_MS, now } = require('./tools');
+const { burnCpu } = require('./phase-clock');
+
+const toolName = process.argv[2];
+const blockMs = Number(process.argv[3] || 200);
+const reports = [];
+const handle = TOOLS[toolName].install((r) => reports.push(r));
+
+function scheduleBlock() {
+  setTimeout(function runBlock() {
+    const blockStart = now();
+    burnCpu(blockMs);
+    const blockEnd = now();
+    // Main-thread callbacks (blocked, blocked-at, watch's onBlock) can only fire after the block.
+    setTimeout(() => finish(blockStart, blockEnd), 400);
+  }, 0);
+}
+
+function finish(blockStart, blockEnd) {
+  const thresholdAt = blockStart + THRESHOLD_MS;
+  const out = {
+    tool: toolName,
+    blockMs,
+    actualBlockMs: blockEnd - blockStart,
+    reports: reports.map((r) => {
+      const frames = r.frames || null;
+      const names = frames ? frames.map((f) => f.functionName) : [];
+      const phase = names.map((n) => /^burn_(\d+)ms$/.exec(n)).find(Boolean);
+      return {
+        firedAfterThresholdMs: r.firedAt - thresholdAt,
+        // The phase function on the captured stack: the stack was taken during ms [phase, phase+1)
+        // of the block.
+        capturedInPhaseMs: phase ? Number(phase[1]) : null,
+        namesBurnCpu: names.includes('burnCpu'),
+        // blocked-at reports where the blocking callback was *scheduled*, not where it blocked.
+        namesScheduler: names.some((n) => /\bscheduleBlock\b/.test(n)),
+        topFrames: frames ? frames.slice(0, 6) : null,
+        frameCount: frames ? frames.length : 0,
+        extra: normaliseExtra(r.extra, thresholdAt),
+      };
+    }),
+  };
+  if (handle.histogram) out.histogramMaxMs = handle.histogram.max / 1e6;
+  Promise.resolve(handle.stop()).finally(() => {
+    process.stdout.write(JSON.stringify(out) + '\n');
+    process.exit(0);
+  });
+}
+
+function normaliseExtra(extra, thresholdAt) {
+  if (!extra) return extra;
+  const e = { ...extra };
+  for (const k of ['detectedAt', 'capturedAt', 'mainReceivedAt']) {
+    if (typeof e[k] === 'number') {
+      e[k + 'AfterThresholdMs'] = e[k] - thresholdAt;
+      delete e[k];
+    }
+  }
+  return e;
+}
+
+// Let the tools' timers, workers and threads start; then block.
+setTimeout(scheduleBlock, 500);

@@ -1,0 +1,415 @@
+'use strict';
+// npm run bench — blockbuster side by side with its peers, in one run, alternated rounds.
+//
+// Figures (each tool in fresh child processes; ratios are taken against "no tool" measured in the
+// same round, then the median and the spread (min..max) over rounds are reported):
+//   1. HTTP throughput and p99 latency of a small JSON server under autocannon load (loopback).
+//   2. CPU used by an idle server over 3 s after a settle period, read from outside the process
+//      (/proc/<pid>/task/*/schedstat, ns resolution), plus context switches (wake-ups).
+//   3. RSS after load.
+//   4. Detection of a 200 ms CPU-bound block: when the report fires and when the stack was really
+//      captured (read off the stack: bench/phase-clock.js), and whether it names `burnCpu`.
+//   5. Rule set: ns per call of a wrapped sync function while allowed (bench/rules.js).
+//
+// Environment knobs: BENCH_ROUNDS (default 5), BENCH_DURATION (s of load per run, default 5),
+// BENCH_CONNECTIONS (default 32), BENCH_TOOLS (comma list), BENCH_SKIP (comma list of phases:
+// idle,load,detect,rules).
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { TOOLS, THRESHOLD_MS, unavailableReason } = require('./tools');
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
+const DURATION = Number(process.env.BENCH_DURATION || 5);
+const WARMUP = Number(process.env.BENCH_WARMUP || 1);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 32);
+const IDLE_SETTLE_MS = 2000;
+const IDLE_WINDOW_MS = 3000;
+const SKIP = new Set((process.env.BENCH_SKIP || '').split(',').filter(Boolean));
+const OUT_DIR = process.env.BENCH_OUT || __dirname;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) => console.error(`[bench ${((Date.now() - T0) / 1000).toFixed(0).padStart(3)}s]`, ...a);
+const T0 = Date.now();
+
+// ---------------------------------------------------------------------------------------------
+// stats helpers
+function median(xs) {
+  const a = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((p, q) => p - q);
+  if (a.length === 0) return null;
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+function spread(xs) {
+  const a = xs.filter((x) => typeof x === 'number' && Number.isFinite(x));
+  if (a.length === 0) return null;
+  return [Math.min(...a), Math.max(...a)];
+}
+function summary(xs) {
+  return { median: median(xs), min: spread(xs)?.[0] ?? null, max: spread(xs)?.[1] ?? null, n: xs.filter((x) => x != null).length, values: xs };
+}
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+/** Rotates the list by r so that every tool runs early and late across rounds. */
+function rotate(list, r) {
+  const k = r % list.length;
+  return list.slice(k).concat(list.slice(0, k));
+}
+
+// ---------------------------------------------------------------------------------------------
+// machine
+function machine() {
+  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  const model = (/^model name\s*:\s*(.*)$/m.exec(cpuinfo) || [])[1] || os.cpus()[0]?.model;
+  let nproc;
+  try {
+    nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+  } catch {
+    nproc = os.availableParallelism();
+  }
+  let commit = null;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.join(__dirname, '..'), encoding: 'utf8' }).trim();
+  } catch {}
+  return { nproc, cpuModel: model, node: process.version, v8: process.versions.v8, platform: `${os.platform()} ${os.release()} ${os.arch()}`, totalMemMB: Math.round(os.totalmem() / 2 ** 20), commit };
+}
+const loadavg = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
+
+// ---------------------------------------------------------------------------------------------
+// /proc readers: CPU time (ns) and context switches summed over all threads of a process
+function procSnapshot(pid) {
+  let cpuNs = 0;
+  let ctx = 0;
+  let threads = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      cpuNs += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      const st = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      ctx += Number(/voluntary_ctxt_switches:\s*(\d+)/.exec(st)[1]) + Number(/nonvoluntary_ctxt_switches:\s*(\d+)/.exec(st)[1]);
+      threads++;
+    } catch {
+      // thread exited between readdir and read
+    }
+  }
+  return { cpuNs, ctx, threads };
+}
+function rssBytes(pid) {
+  const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s*(\d+) kB/.exec(st)[1]) * 1024;
+}
+
+// ---------------------------------------------------------------------------------------------
+// children
+function startServer(tool) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'server.js'), tool], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const onExit = (code) => reject(new Error(`server ${tool} exited early (${code})`));
+    child.once('exit', onExit);
+    child.once('message', (m) => {
+      child.off('exit', onExit);
+      resolve({ child, port: m.port, pid: child.pid });
+    });
+  });
+}
+function ask(child, type) {
+  return new Promise((resolve) => {
+    const h = (m) => {
+      if (m && m.type === type) {
+        child.off('message', h);
+        resolve(m);
+      }
+    };
+    child.on('message', h);
+    child.send({ type });
+  });
+}
+function stopChild(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', resolve);
+    child.kill('SIGKILL');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// phase 2: idle cost (all tools side by side, concurrently: idle processes don't compete)
+async function idlePhase(tools) {
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const servers = [];
+    for (const t of rotate(tools, r)) servers.push([t, await startServer(t)]);
+    await sleep(IDLE_SETTLE_MS);
+    const before = new Map(servers.map(([t, s]) => [t, procSnapshot(s.pid)]));
+    const t0 = process.hrtime.bigint();
+    await sleep(IDLE_WINDOW_MS);
+    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const round = { loadavg: loadavg(), wallMs, tools: {} };
+    for (const [t, s] of servers) {
+      const a = before.get(t);
+      const b = procSnapshot(s.pid);
+      // normalise to exactly IDLE_WINDOW_MS
+      const k = IDLE_WINDOW_MS / wallMs;
+      round.tools[t] = { cpuMs: ((b.cpuNs - a.cpuNs) / 1e6) * k, ctxSwitches: (b.ctx - a.ctx) * k, threads: b.threads, idleRssMB: rssBytes(s.pid) / 2 ** 20 };
+    }
+    await Promise.all(servers.map(([, s]) => stopChild(s.child)));
+    rounds.push(round);
+    log(`idle round ${r + 1}/${ROUNDS}:`, Object.entries(round.tools).map(([t, v]) => `${t}=${v.cpuMs.toFixed(2)}ms/${Math.round(v.ctxSwitches)}cs`).join(' '));
+  }
+  return rounds;
+}
+
+// ---------------------------------------------------------------------------------------------
+// phases 1 and 3: HTTP load, then RSS
+function runLoad(url, seconds, collect) {
+  const autocannon = require('autocannon');
+  return new Promise((resolve, reject) => {
+    const lat = [];
+    const inst = autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1 }, (err, res) => {
+      if (err) return reject(err);
+      resolve({ res, lat });
+    });
+    // autocannon's own histogram stores whole milliseconds; keep the float samples for p99.
+    if (collect) inst.on('response', (_client, _status, _bytes, responseTime) => lat.push(responseTime));
+  });
+}
+
+async function loadPhase(tools) {
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const round = { loadavgStart: loadavg(), tools: {} };
+    for (const t of rotate(tools, r)) {
+      const s = await startServer(t);
+      const url = `http://127.0.0.1:${s.port}/api/items?x=1`;
+      await runLoad(url, WARMUP, false);
+      const { res, lat } = await runLoad(url, DURATION, true);
+      await sleep(300);
+      const rss = rssBytes(s.pid);
+      const st = await ask(s.child, 'stats');
+      await stopChild(s.child);
+      lat.sort((a, b) => a - b);
+      round.tools[t] = {
+        rps: res.requests.total / res.duration,
+        p50Ms: percentile(lat, 50),
+        p99Ms: percentile(lat, 99),
+        autocannonP99Ms: res.latency.p99,
+        errors: res.errors + res.timeouts + res.non2xx,
+        rssMB: rss / 2 ** 20,
+        blockReports: st.blockReports,
+      };
+    }
+    round.loadavgEnd = loadavg();
+    rounds.push(round);
+    log(`load round ${r + 1}/${ROUNDS}:`, Object.entries(round.tools).map(([t, v]) => `${t}=${Math.round(v.rps)}rps/p99 ${v.p99Ms.toFixed(2)}ms/${v.rssMB.toFixed(1)}MB`).join(' '));
+  }
+  return rounds;
+}
+
+// ---------------------------------------------------------------------------------------------
+// phase 4: detection
+function runNode(script, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').pop();
+      try {
+        resolve(JSON.parse(line));
+      } catch {
+        reject(new Error(`${script} ${args.join(' ')} exited ${code}: ${out.slice(0, 500)}`));
+      }
+    });
+  });
+}
+async function detectPhase(tools) {
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const round = {};
+    for (const t of rotate(tools, r)) round[t] = await runNode('detect.js', [t, '200']);
+    rounds.push(round);
+    log(`detect round ${r + 1}/${ROUNDS}:`, Object.entries(round).map(([t, v]) => `${t}=${v.reports.length ? `${v.reports[0].firedAfterThresholdMs.toFixed(1)}ms${v.reports[0].capturedInPhaseMs != null ? `@phase${v.reports[0].capturedInPhaseMs}` : ''}` : 'none'}`).join(' '));
+  }
+  return rounds;
+}
+
+// ---------------------------------------------------------------------------------------------
+// aggregation
+function aggregate(results) {
+  const { tools } = results;
+  const agg = {};
+  for (const t of tools) {
+    const a = (agg[t] = {});
+    if (results.idle) {
+      const cpu = results.idle.map((r) => r.tools[t]?.cpuMs);
+      const base = results.idle.map((r) => r.tools.none?.cpuMs);
+      a.idleCpuMs = summary(cpu);
+      a.idleCpuDeltaMs = summary(cpu.map((c, i) => c - base[i]));
+      a.idleCtxSwitches = summary(results.idle.map((r) => r.tools[t]?.ctxSwitches));
+      a.idleRssMB = summary(results.idle.map((r) => r.tools[t]?.idleRssMB));
+      a.threads = median(results.idle.map((r) => r.tools[t]?.threads));
+    }
+    if (results.load) {
+      const L = results.load;
+      a.rps = summary(L.map((r) => r.tools[t]?.rps));
+      a.rpsRatio = summary(L.map((r) => r.tools[t]?.rps / r.tools.none?.rps));
+      a.p99Ms = summary(L.map((r) => r.tools[t]?.p99Ms));
+      a.p99Ratio = summary(L.map((r) => r.tools[t]?.p99Ms / r.tools.none?.p99Ms));
+      a.rssMB = summary(L.map((r) => r.tools[t]?.rssMB));
+      a.rssDeltaMB = summary(L.map((r) => r.tools[t]?.rssMB - r.tools.none?.rssMB));
+      a.errors = L.reduce((s, r) => s + (r.tools[t]?.errors || 0), 0);
+      a.falseReportsUnderLoad = L.reduce((s, r) => s + (r.tools[t]?.blockReports || 0), 0);
+    }
+    if (results.detect) {
+      const first = results.detect.map((r) => r[t]?.reports?.[0]);
+      a.detectReported = first.filter(Boolean).length + '/' + first.length;
+      a.detectFiredAfterThresholdMs = summary(first.map((x) => x?.firedAfterThresholdMs ?? null));
+      a.detectCapturedInPhaseMs = summary(first.map((x) => x?.capturedInPhaseMs ?? null));
+      a.detectNamesBurnCpu = first.filter((x) => x?.namesBurnCpu).length + '/' + first.length;
+      a.detectNamesScheduler = first.filter((x) => x?.namesScheduler).length + '/' + first.length;
+      a.detectCaptureDelayMs = summary(first.map((x) => x?.extra?.captureDelayMs ?? null));
+      a.detectReportedDurationMs = summary(first.map((x) => x?.extra?.durationMs ?? x?.extra?.reportedMs ?? null));
+      a.detectExtraReports = results.detect.reduce((s, r) => s + Math.max(0, (r[t]?.reports?.length || 0) - 1), 0);
+      a.detectCulprit = first.map((x) => x?.extra?.culprit?.functionName ?? null);
+      if (t === 'sentry-native') {
+        a.detectSentryDetectedAfterThresholdMs = summary(first.map((x) => x?.extra?.detectedAtAfterThresholdMs ?? null));
+      }
+    }
+  }
+  return agg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// markdown
+const f = (x, d = 2) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const ms = (s, d = 2) => (s && s.median != null ? `${f(s.median, d)} (${f(s.min, d)}…${f(s.max, d)})` : '–');
+function markdown(results) {
+  const { agg, tools, machine: m } = results;
+  const L = [];
+  L.push(`Machine: ${m.nproc} × ${m.cpuModel}, ${m.totalMemMB} MB RAM, ${m.platform}; Node ${m.node} (V8 ${m.v8}); commit ${m.commit}.`);
+  L.push(`Load average: ${results.loadavgStart.join(' / ')} at start, ${results.loadavgEnd.join(' / ')} at end (machine shared with other builds: ratios are per round against "no tool" run in the same round).`);
+  L.push(`Run: ${results.config.rounds} alternated rounds; ${results.config.duration} s of autocannon load (${results.config.connections} connections, after ${results.config.warmup} s warm-up) per tool per round; idle ${IDLE_WINDOW_MS / 1000} s after ${IDLE_SETTLE_MS / 1000} s settle; threshold ${THRESHOLD_MS} ms for every tool; total ${f(results.elapsedS, 0)} s. Cells: median (min…max over rounds).`);
+  L.push('');
+  L.push('| tool | throughput ratio | p99 ratio | p99 ms | idle CPU ms / 3 s (Δ vs none) | idle ctx switches / 3 s | RSS after load MB (Δ) | threads |');
+  L.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const t of tools) {
+    const a = agg[t];
+    L.push(`| ${TOOLS[t].label} | ${ms(a.rpsRatio, 3)} | ${ms(a.p99Ratio, 3)} | ${ms(a.p99Ms, 2)} | ${f(a.idleCpuMs?.median)} (${a.idleCpuDeltaMs?.median >= 0 ? '+' : ''}${f(a.idleCpuDeltaMs?.median)}) | ${f(a.idleCtxSwitches?.median, 0)} | ${f(a.rssMB?.median, 1)} (${a.rssDeltaMB?.median >= 0 ? '+' : ''}${f(a.rssDeltaMB?.median, 1)}) | ${a.threads ?? '–'} |`);
+  }
+  for (const [t, why] of Object.entries(results.unavailable)) L.push(`| ${TOOLS[t].label} | ${why} | | | | | | |`);
+  L.push('');
+  L.push(`Detection of a 200 ms CPU-bound block in \`burnCpu\` (threshold crossing = block start + ${THRESHOLD_MS} ms):`);
+  L.push('');
+  L.push('| tool | reported | report fires after crossing, ms | stack captured in block ms (crossing = 20) | tool-reported capture delay ms | names `burnCpu` | notes |');
+  L.push('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const t of tools) {
+    const a = agg[t];
+    if (t === 'none') continue;
+    let note = '';
+    if (t === 'eld-histogram') note = 'histogram only: no per-block report, no stack';
+    if (t === 'blocked') note = 'duration only, no stack; fires on the next interval tick after the block';
+    if (t === 'blocked-at') note = `stack of where the callback was scheduled (names \`scheduleBlock\` ${a.detectNamesScheduler}), not where it blocked`;
+    if (t === 'sentry-native') note = `worker saw age > threshold at ${ms(a.detectSentryDetectedAfterThresholdMs, 1)} ms; stack available in the worker, not on the main thread`;
+    if (t.startsWith('bb-')) note = `culprit: ${[...new Set(a.detectCulprit)].join(', ')}; reported duration ${ms(a.detectReportedDurationMs, 1)} ms`;
+    L.push(`| ${TOOLS[t].label} | ${a.detectReported} | ${ms(a.detectFiredAfterThresholdMs, 1)} | ${a.detectCapturedInPhaseMs?.median != null ? ms(a.detectCapturedInPhaseMs, 0) : '–'} | ${ms(a.detectCaptureDelayMs, 3)} | ${a.detectNamesBurnCpu} | ${note} |`);
+  }
+  if (results.rules) {
+    L.push('');
+    L.push(rulesMarkdown(results.rules));
+  }
+  if (results.targets) {
+    L.push('');
+    L.push('Targets for blockbuster:');
+    L.push('');
+    for (const x of results.targets) L.push(`- ${x.met === true ? '✅ met' : x.met === false ? '❌ missed' : '⚠️ not measured'} — ${x.what}: ${x.value}`);
+  }
+  return L.join('\n') + '\n';
+}
+function rulesMarkdown(r) {
+  if (r.error) return `Rule set micro-benchmark: not run (${r.error}).`;
+  const L = [];
+  L.push(`Rule set: ns per call of \`${r.fn}\` (median of ${r.repeats} alternated batches of ${r.iterations} calls; Δ = wrapped − unwrapped):`);
+  L.push('');
+  L.push('| case | unwrapped ns | wrapped ns | Δ ns | target |');
+  L.push('| --- | --- | --- | --- | --- |');
+  for (const c of r.cases) L.push(`| ${c.label} | ${f(c.unwrappedNs, 0)} | ${f(c.wrappedNs, 0)} | ${f(c.deltaNs, 0)} | ${c.target} |`);
+  return L.join('\n');
+}
+
+function targets(results) {
+  const a = results.agg;
+  const out = [];
+  for (const t of ['bb-watch', 'bb-watch+rules']) {
+    const x = a[t];
+    if (!x) {
+      out.push({ tool: t, what: `${TOOLS[t].label}`, met: null, value: results.unavailable[t] || 'not run' });
+      continue;
+    }
+    if (x.rpsRatio) out.push({ tool: t, what: `${TOOLS[t].label} throughput ratio ≥ 0.99`, met: x.rpsRatio.median >= 0.99, value: f(x.rpsRatio.median, 3) });
+    if (x.p99Ratio) out.push({ tool: t, what: `${TOOLS[t].label} p99 latency ratio ≤ 1.01 (i.e. throughput-equivalent)`, met: x.p99Ratio.median <= 1.01, value: f(x.p99Ratio.median, 3) });
+    if (x.idleCpuDeltaMs) out.push({ tool: t, what: `${TOOLS[t].label} idle CPU within 1 ms of no tool over 3 s`, met: Math.abs(x.idleCpuDeltaMs.median) <= 1, value: `${f(x.idleCpuDeltaMs.median, 3)} ms` });
+    if (x.rssDeltaMB) out.push({ tool: t, what: `${TOOLS[t].label} RSS after load ≤ 1 MB above no tool`, met: x.rssDeltaMB.median <= 1, value: `${f(x.rssDeltaMB.median, 2)} MB` });
+    if (x.detectFiredAfterThresholdMs && t === 'bb-watch') {
+      const ph = x.detectCapturedInPhaseMs?.median;
+      out.push({ tool: t, what: `${TOOLS[t].label} stack captured ≤ 1 ms after the threshold crossing (read off the stack)`, met: ph == null ? false : ph - THRESHOLD_MS <= 1, value: ph == null ? 'no stack' : `captured in block ms ${ph} ⇒ ${ph - THRESHOLD_MS}…${ph - THRESHOLD_MS + 1} ms after crossing` });
+      out.push({ tool: t, what: `${TOOLS[t].label} capture delay (as reported, captureDelayMs) ≤ 1 ms`, met: x.detectCaptureDelayMs?.median == null ? null : x.detectCaptureDelayMs.median <= 1, value: `${f(x.detectCaptureDelayMs?.median, 3)} ms` });
+      out.push({ tool: t, what: `${TOOLS[t].label} report names the blocking function`, met: x.detectNamesBurnCpu.startsWith(String(results.config.rounds)), value: x.detectNamesBurnCpu });
+    }
+  }
+  if (results.rules && results.rules.cases) {
+    for (const c of results.rules.cases) if (c.targetNs) out.push({ tool: 'rules', what: `rule set, ${c.label}: overhead ≤ ${c.targetNs} ns`, met: c.deltaNs <= c.targetNs, value: `${f(c.deltaNs, 0)} ns` });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+async function main() {
+  const wanted = (process.env.BENCH_TOOLS || Object.keys(TOOLS).join(',')).split(',');
+  const unavailable = {};
+  const tools = [];
+  for (const t of Object.keys(TOOLS)) {
+    if (!wanted.includes(t) && t !== 'none') continue;
+    const why = unavailableReason(t);
+    if (why) unavailable[t] = why;
+    else tools.push(t);
+  }
+  const results = {
+    machine: machine(),
+    config: { rounds: ROUNDS, duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, thresholdMs: THRESHOLD_MS, idleSettleMs: IDLE_SETTLE_MS, idleWindowMs: IDLE_WINDOW_MS },
+    startedAt: new Date().toISOString(),
+    loadavgStart: loadavg(),
+    tools,
+    unavailable,
+  };
+  log('tools:', tools.join(', '), Object.keys(unavailable).length ? `(unavailable: ${JSON.stringify(unavailable)})` : '');
+  if (!SKIP.has('idle')) results.idle = await idlePhase(tools);
+  if (!SKIP.has('load')) results.load = await loadPhase(tools);
+  if (!SKIP.has('detect')) results.detect = await detectPhase(tools);
+  if (!SKIP.has('rules')) {
+    try {
+      results.rules = await runNode('rules.js', []);
+    } catch (e) {
+      results.rules = { error: String(e.message).split('\n')[0] };
+    }
+    log('rules:', JSON.stringify(results.rules.cases || results.rules.error));
+  }
+  results.loadavgEnd = loadavg();
+  results.elapsedS = (Date.now() - T0) / 1000;
+  results.agg = aggregate(results);
+  results.targets = targets(results);
+  fs.writeFileSync(path.join(OUT_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  const md = markdown(results);
+  fs.writeFileSync(path.join(OUT_DIR, 'results.md'), '# blockbuster benchmark results\n\n' + md);
+  process.stdout.write(md);
+  log(`done in ${results.elapsedS.toFixed(0)} s; wrote ${path.join(OUT_DIR, 'results.json')} and results.md`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

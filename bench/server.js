@@ -1,0 +1,38 @@
+'use strict';
+// Child process: installs one tool, then serves a small JSON API on 127.0.0.1 until killed.
+// Used both for the idle-cost figure (never sent a request) and the HTTP-load figures.
+//   node bench/server.js <tool>
+const http = require('node:http');
+const { TOOLS } = require('./tools');
+
+const toolName = process.argv[2];
+const reports = [];
+TOOLS[toolName].install((r) => reports.push(r));
+
+let n = 0;
+const server = http.createServer((req, res) => {
+  n++;
+  const body = JSON.stringify({
+    id: n,
+    path: req.url,
+    method: req.method,
+    items: [
+      { sku: 'a-1', qty: 1, price: 9.99 },
+      { sku: 'b-2', qty: 3, price: 4.5 },
+    ],
+    ok: true,
+  });
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  process.send({ type: 'ready', port: server.address().port, pid: process.pid });
+});
+process.on('message', (m) => {
+  if (m && m.type === 'stats') {
+    // Only asked after the measured windows, so it never adds a wake-up to them.
+    process.send({ type: 'stats', requests: n, blockReports: reports.length, rss: process.memoryUsage().rss });
+  }
+});
+process.on('disconnect', () => process.exit(0));
