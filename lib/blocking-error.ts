@@ -29,8 +29,6 @@ export interface BlockingErrorInit {
   captureDelayMs?: number;
   /** Part of the block spent in garbage collection, in ms (watchdog only). */
   gcMs?: number;
-  /** True when the block was still going on at report time (a hang). */
-  ongoing?: boolean;
 }
 
 const USER_CODE_EXCLUDED = /(^node:)|([\\/]node_modules[\\/])|(^internal[\\/])/;
@@ -61,7 +59,6 @@ export class BlockingError extends Error {
   readonly state: BlockState | undefined;
   readonly captureDelayMs: number | undefined;
   readonly gcMs: number | undefined;
-  readonly ongoing: boolean;
 
   constructor(init: BlockingErrorInit) {
     super(init.message);
@@ -74,7 +71,6 @@ export class BlockingError extends Error {
     this.state = init.state;
     this.captureDelayMs = init.captureDelayMs;
     this.gcMs = init.gcMs;
-    this.ongoing = init.ongoing ?? false;
     // The stack names the blocking code, not blockbuster.
     this.stack = [`${this.name}: ${this.message}`, ...this.frames.map((f) => `    at ${formatFrame(f)}`)].join('\n');
   }
@@ -91,7 +87,6 @@ export class BlockingError extends Error {
       culprit: this.culprit,
       captureDelayMs: this.captureDelayMs,
       gcMs: this.gcMs,
-      ongoing: this.ongoing,
       frames: this.frames,
     };
   }

@@ -125,6 +125,7 @@ Napi::Object ReportToJs(Napi::Env env, const BlockReport& report) {
   out.Set("captureDelayMs", report.captured_ns == 0 ? env.Undefined()
                                                     : Napi::Number::New(env, NsToMs(report.captured_ns -
                                                                                      report.requested_ns)));
+  out.Set("captureGcMs", NsToMs(report.capture_gc_ns));
   out.Set("gcMs", NsToMs(report.gc_ns));
   out.Set("inGcAtDetection", report.in_gc_at_detection);
   out.Set("inAtomicsWait", report.in_atomics_wait);

@@ -51,7 +51,9 @@ void BlockTracker::Begin(uint64_t start_ns, uint64_t detected_ns, uint64_t gc_cl
 
 void BlockTracker::MarkRequested(uint64_t id, uint64_t requested_ns) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (current_.id == id) current_.requested_ns = requested_ns;
+  if (current_.id != id) return;
+  current_.requested_ns = requested_ns;
+  current_.gc_at_request_ns = signals.GcClock(requested_ns);
 }
 
 bool BlockTracker::Finish(uint64_t end_ns) {
@@ -74,6 +76,8 @@ void BlockTracker::Capture(uint64_t id, std::vector<Frame>&& frames) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!active.load(std::memory_order_relaxed) || current_.id != id) return;
   current_.captured_ns = uv_hrtime();
+  uint64_t gc_clock = signals.GcClock(current_.captured_ns);
+  current_.capture_gc_ns = gc_clock > current_.gc_at_request_ns ? gc_clock - current_.gc_at_request_ns : 0;
   current_.in_atomics_wait = current_.in_atomics_wait || in_atomics_wait;
   current_.frames = std::move(frames);
 }

@@ -1,0 +1,94 @@
+// Where diagnostics go: a rate-limited, synchronous line writer (stderr, an fd or a file).
+import * as fs from 'node:fs';
+import type { BlockingError } from './blocking-error';
+
+const writeSync = fs.writeSync;
+const openSync = fs.openSync;
+const closeSync = fs.closeSync;
+
+export type OutputFormat = 'text' | 'json';
+
+export interface ReportSinkOptions {
+  output: 'stderr' | number | string;
+  format: OutputFormat;
+  maxReportsPerMinute: number;
+}
+
+const WINDOW_MS = 60_000;
+
+/**
+ * Writes one line per block (text: message + top frames; json: one object), at most
+ * `maxReportsPerMinute` per rolling minute; the rest are counted, never stored, and the count is
+ * written with the next report that goes out (or at stop).
+ */
+export class ReportSink {
+  readonly fd: number;
+  private readonly ownsFd: boolean;
+  private readonly format: OutputFormat;
+  private readonly limit: number;
+  private readonly sentAt: number[] = [];
+  private suppressed = 0;
+
+  constructor(options: ReportSinkOptions) {
+    this.format = options.format;
+    this.limit = options.maxReportsPerMinute;
+    if (typeof options.output === 'string' && options.output !== 'stderr') {
+      this.fd = openSync(options.output, 'a');
+      this.ownsFd = true;
+    } else {
+      this.fd = options.output === 'stderr' ? 2 : options.output;
+      this.ownsFd = false;
+    }
+  }
+
+  write(error: BlockingError, codeFrame: string | undefined, now = Date.now()): boolean {
+    while (this.sentAt.length > 0 && now - this.sentAt[0] >= WINDOW_MS) this.sentAt.shift();
+    if (this.sentAt.length >= this.limit) {
+      this.suppressed++;
+      return false;
+    }
+    this.sentAt.push(now);
+    const suppressed = this.suppressed;
+    this.suppressed = 0;
+    this.writeLine(this.format === 'json' ? this.json(error, suppressed) : this.text(error, codeFrame, suppressed));
+    return true;
+  }
+
+  /** Writes the count of suppressed reports, if any; closes a file it opened. */
+  close(): void {
+    if (this.suppressed > 0) {
+      const line =
+        this.format === 'json'
+          ? JSON.stringify({ name: 'BlockingError', suppressed: this.suppressed })
+          : `blockbuster: ${this.suppressed} more blocks not reported (rate limit ${this.limit}/min)`;
+      this.writeLine(line);
+      this.suppressed = 0;
+    }
+    if (this.ownsFd) closeSync(this.fd);
+  }
+
+  writeLine(line: string): void {
+    try {
+      writeSync(this.fd, `${line}\n`);
+    } catch {
+      // Diagnostics never throw into the host: a closed or full output loses the line, not the app.
+    }
+  }
+
+  private text(error: BlockingError, codeFrame: string | undefined, suppressed: number): string {
+    const lines = [`blockbuster: ${error.message} [state=${error.state}, threshold=${error.thresholdMs} ms]`];
+    if (suppressed > 0) lines[0] += ` (${suppressed} earlier blocks not reported: rate limit)`;
+    if (codeFrame) lines.push(codeFrame);
+    lines.push(...(error.stack ?? '').split('\n').slice(1, 9));
+    return lines.join('\n');
+  }
+
+  private json(error: BlockingError, suppressed: number): string {
+    return JSON.stringify({ ...error.toJSON(), suppressedBefore: suppressed, time: new Date().toISOString() });
+  }
+}
+
+/** Convenience used by watch() to validate a writable target before the thread starts. */
+export function isValidFd(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}

@@ -1,0 +1,122 @@
+// Raw frames from the watchdog -> a BlockingError that names the culprit and the API.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BlockingError, formatFrame, isUserFrame } from './blocking-error';
+import type { BlockState, StackFrame } from './blocking-error';
+import type { RawReport } from './binding';
+import { codeFrame, mapFrame, toPath } from './source-map';
+
+const readFileSync = fs.readFileSync;
+
+// The interrupt runs within microseconds while JS executes; later means the thread sat in C++.
+const NATIVE_CAPTURE_DELAY_MS = 3;
+
+// Modules whose synchronous APIs spend their time in C++ (file system, processes, zlib, crypto).
+const NATIVE_MODULES = new Set(['fs', 'child_process', 'zlib', 'crypto']);
+
+/** `node:internal/crypto/pbkdf2` -> `crypto`, `node:fs` -> `fs`. */
+function builtinModule(file: string): string | undefined {
+  if (!file.startsWith('node:')) return undefined;
+  const parts = file.slice('node:'.length).split('/');
+  const name = parts[0] === 'internal' ? parts[1] : parts[0];
+  return name?.replace(/\.js$/, '');
+}
+
+const IDENTIFIER_AT = /^[A-Za-z_$][\w$]*/;
+
+/** The identifier a call site's column points at (`zlib.gzipSync(...)` -> `gzipSync`). */
+function calleeAt(frame: StackFrame): string | undefined {
+  const filePath = toPath(frame.file);
+  if (filePath === undefined || frame.line < 1) return undefined;
+  try {
+    const line = readFileSync(filePath, 'utf8').split('\n')[frame.line - 1] ?? '';
+    return IDENTIFIER_AT.exec(line.slice(frame.column - 1))?.[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The Node API the user's code called: the outermost `node:` frame right above the first user
+ * frame. Its function name is used when it is the public one; otherwise (wrappers such as zlib's
+ * `syncBufferWrapper`) the name at the user's call site.
+ */
+export function findBlockingCall(frames: readonly StackFrame[], culpritIndex: number): string | undefined {
+  const apiFrame = culpritIndex > 0 ? frames[culpritIndex - 1] : undefined;
+  if (!apiFrame) return undefined;
+  const moduleName = builtinModule(apiFrame.file);
+  if (!moduleName) return undefined;
+  let name = apiFrame.functionName.replace(/^.*\./, '');
+  const exported = safeExports(moduleName);
+  if (exported && typeof exported[name] !== 'function') {
+    const callee = calleeAt(frames[culpritIndex]);
+    if (callee && typeof exported[callee] === 'function') name = callee;
+  }
+  return name ? `${moduleName}.${name}` : undefined;
+}
+
+function safeExports(moduleName: string): Record<string, unknown> | undefined {
+  try {
+    return process.getBuiltinModule?.(moduleName) ?? require(`node:${moduleName}`);
+  } catch {
+    return undefined;
+  }
+}
+
+function decideState(raw: RawReport, blockingCall: string | undefined): BlockState {
+  if (raw.inAtomicsWait) return 'atomics-wait';
+  if (raw.gcMs >= raw.durationMs / 2) return 'gc';
+  if (raw.captureDelayMs === undefined || raw.captureDelayMs - raw.captureGcMs >= NATIVE_CAPTURE_DELAY_MS) {
+    return 'native';
+  }
+  const moduleName = blockingCall?.split('.')[0];
+  return moduleName !== undefined && NATIVE_MODULES.has(moduleName) ? 'native' : 'js';
+}
+
+function displayPath(file: string): string {
+  const filePath = toPath(file);
+  if (filePath === undefined) return file;
+  const relative = path.relative(process.cwd(), filePath);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? filePath : relative;
+}
+
+function where(frame: StackFrame): string {
+  return formatFrame({ ...frame, file: displayPath(frame.file) });
+}
+
+/** Error message: "Event loop blocked for 152 ms by fs.readFileSync in loadConfig (src/config.js:12:7)". */
+function describe(durationMs: number, blockingCall: string | undefined, culprit: StackFrame | undefined, state: BlockState): string {
+  let text = `Event loop blocked for ${Math.round(durationMs)} ms`;
+  if (blockingCall) text += ` by ${blockingCall}`;
+  if (culprit) text += ` in ${where(culprit)}`;
+  else if (state === 'native') text += ' in native code (no JavaScript was on the stack)';
+  if (state === 'gc') text += ' (mostly garbage collection)';
+  return text;
+}
+
+export interface BuiltReport {
+  error: BlockingError;
+  codeFrame: string | undefined;
+}
+
+export function buildReport(raw: RawReport, thresholdMs: number): BuiltReport {
+  const frames = raw.frames.map(mapFrame);
+  const culpritIndex = frames.findIndex(isUserFrame);
+  const culprit = culpritIndex >= 0 ? frames[culpritIndex] : undefined;
+  let blockingCall = culprit ? findBlockingCall(frames, culpritIndex) : undefined;
+  if (raw.inAtomicsWait) blockingCall = 'Atomics.wait';
+  const state = decideState(raw, blockingCall);
+  const error = new BlockingError({
+    source: 'watchdog',
+    message: describe(raw.durationMs, blockingCall, culprit, state),
+    frames,
+    culprit,
+    blockingCall,
+    durationMs: raw.durationMs,
+    thresholdMs,
+    state,
+    captureDelayMs: raw.captureDelayMs,
+    gcMs: raw.gcMs,
+  });
+  return { error, codeFrame: culprit ? codeFrame(culprit) : undefined };
+}

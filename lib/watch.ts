@@ -1,0 +1,199 @@
+// watch(): options, modes and delivery of the watchdog's reports.
+import { binding } from './binding';
+import type { RawReport } from './binding';
+import type { BlockingError } from './blocking-error';
+import { ReportSink, isValidFd } from './output';
+import type { OutputFormat } from './output';
+import { buildReport } from './report';
+
+export type WatchMode = 'diagnostics' | 'strict';
+
+export interface WatchOptions {
+  /** A block longer than this is reported. Default 20. */
+  thresholdMs?: number;
+  /** `diagnostics` (log, never throw) or `strict` (throw the BlockingError when the loop resumes). */
+  mode?: WatchMode;
+  /** Called with every report; in diagnostics mode it replaces the log line. */
+  onBlock?: (error: BlockingError) => void;
+  /** Native "still blocked" line after this long; `false` for none. Default 2 × thresholdMs. */
+  hangReportMs?: number | false;
+  /** Strict mode only: abort the process when one block lasts this long. */
+  hangMs?: number;
+  /** Where lines go: `'stderr'` (default), an fd, or a file path (appended). */
+  output?: 'stderr' | number | string;
+  /** `text` (default) or `json` (one object per line). */
+  format?: OutputFormat;
+  /** Diagnostics log lines per rolling minute before the rest are only counted. Default 10. */
+  maxReportsPerMinute?: number;
+}
+
+export interface Watcher extends Disposable {
+  readonly thresholdMs: number;
+  readonly mode: WatchMode;
+  /** True until stop(). */
+  readonly active: boolean;
+  /** Stops and joins the watchdog thread; delivers any report still pending. Idempotent. */
+  stop(): void;
+}
+
+interface ResolvedOptions {
+  thresholdMs: number;
+  mode: WatchMode;
+  onBlock: ((error: BlockingError) => void) | undefined;
+  hangReportMs: number;
+  hangMs: number;
+  output: 'stderr' | number | string;
+  format: OutputFormat;
+  maxReportsPerMinute: number;
+}
+
+const OPTION_NAMES = [
+  'thresholdMs',
+  'mode',
+  'onBlock',
+  'hangReportMs',
+  'hangMs',
+  'output',
+  'format',
+  'maxReportsPerMinute',
+] as const;
+
+function positiveFinite(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') {
+    throw new TypeError(`watch(): option ${name} must be a number of milliseconds, got ${describeValue(value)}`);
+  }
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`watch(): option ${name} must be a finite number > 0, got ${value}`);
+  }
+  return value;
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (value === null) return 'null';
+  return typeof value === 'object' || typeof value === 'function' ? `a ${typeof value}` : `${typeof value} ${String(value)}`;
+}
+
+export function resolveOptions(options: WatchOptions | undefined): ResolvedOptions {
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`watch(): options must be an object, got ${describeValue(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
+      throw new TypeError(`watch(): unknown option ${JSON.stringify(key)}; expected one of ${OPTION_NAMES.join(', ')}`);
+    }
+  }
+  const thresholdMs = positiveFinite('thresholdMs', options.thresholdMs, 20);
+  const mode = options.mode ?? 'diagnostics';
+  if (mode !== 'diagnostics' && mode !== 'strict') {
+    throw new TypeError(`watch(): option mode must be 'diagnostics' or 'strict', got ${describeValue(mode)}`);
+  }
+  if (options.onBlock !== undefined && typeof options.onBlock !== 'function') {
+    throw new TypeError(`watch(): option onBlock must be a function, got ${describeValue(options.onBlock)}`);
+  }
+  const hangReportMs =
+    options.hangReportMs === false ? 0 : positiveFinite('hangReportMs', options.hangReportMs, 2 * thresholdMs);
+  if (options.hangMs !== undefined && mode !== 'strict') {
+    throw new TypeError("watch(): option hangMs only applies to mode 'strict'");
+  }
+  const hangMs = positiveFinite('hangMs', options.hangMs, Infinity);
+  if (hangMs !== Infinity && hangMs <= thresholdMs) {
+    throw new RangeError(`watch(): option hangMs must be greater than thresholdMs (${thresholdMs}), got ${hangMs}`);
+  }
+  const output = options.output ?? 'stderr';
+  if (!(output === 'stderr' || isValidFd(output) || (typeof output === 'string' && output.length > 0))) {
+    throw new TypeError(`watch(): option output must be 'stderr', a file descriptor or a file path, got ${describeValue(output)}`);
+  }
+  const format = options.format ?? 'text';
+  if (format !== 'text' && format !== 'json') {
+    throw new TypeError(`watch(): option format must be 'text' or 'json', got ${describeValue(format)}`);
+  }
+  const maxReportsPerMinute = positiveFinite('maxReportsPerMinute', options.maxReportsPerMinute, 10);
+  return { thresholdMs, mode, onBlock: options.onBlock, hangReportMs, hangMs, output, format, maxReportsPerMinute };
+}
+
+/**
+ * Starts the native watchdog for the calling thread (main thread or a worker). One watcher per
+ * thread: a second watch() while one is active throws.
+ */
+export function watch(options?: WatchOptions): Watcher {
+  const resolved = resolveOptions(options);
+  if (binding.isWatching()) {
+    throw new Error('watch(): this thread is already watched; stop() the existing watcher first');
+  }
+  const sink = new ReportSink(resolved);
+  let active = true;
+
+  const deliver = (raw: RawReport, atExit: boolean): void => {
+    const { error, codeFrame } = buildReport(raw, resolved.thresholdMs);
+    if (resolved.onBlock) {
+      try {
+        resolved.onBlock(error);
+      } catch (callbackError) {
+        if (resolved.mode === 'strict') throw callbackError;
+        sink.writeLine(`blockbuster: onBlock threw: ${String(callbackError)}`);
+      }
+    } else if (resolved.mode === 'diagnostics') {
+      sink.write(error, codeFrame);
+    }
+    if (resolved.mode !== 'strict') return;
+    if (atExit) {
+      sink.writeLine(`${error.stack}${codeFrame ? `\n${codeFrame}` : ''}`);
+      process.exitCode = 1;
+    } else {
+      // Thrown outside any callback of ours: the host sees an uncaught BlockingError.
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+  };
+
+  const drain = (finishActive: boolean, atExit: boolean): void => {
+    const { reports, dropped } = binding.takeReports(finishActive);
+    if (dropped > 0) sink.writeLine(`blockbuster: ${dropped} blocks were not reported (report queue full)`);
+    for (const raw of reports) deliver(raw, atExit);
+  };
+
+  const onExit = (): void => {
+    drain(true, true);
+    stop();
+  };
+
+  binding.start(
+    {
+      thresholdMs: resolved.thresholdMs,
+      hangReportMs: resolved.hangReportMs,
+      abortAfterMs: resolved.hangMs === Infinity ? 0 : resolved.hangMs,
+      outputFd: sink.fd,
+      maxFrames: 64,
+    },
+    () => drain(false, false),
+  );
+  process.on('exit', onExit);
+
+  function stop(): void {
+    if (!active) return;
+    active = false;
+    process.removeListener('exit', onExit);
+    const { reports, dropped } = binding.takeReports(true);
+    binding.stop();
+    if (dropped > 0) sink.writeLine(`blockbuster: ${dropped} blocks were not reported (report queue full)`);
+    try {
+      for (const raw of reports) deliver(raw, false);
+    } finally {
+      sink.close();
+    }
+  }
+
+  return {
+    thresholdMs: resolved.thresholdMs,
+    mode: resolved.mode,
+    get active() {
+      return active;
+    },
+    stop,
+    [Symbol.dispose]: stop,
+  };
+}
