@@ -1,0 +1,185 @@
+'use strict';
+// watch(): each case is a real child process blocking a real event loop.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { runFixture } = require('./helpers');
+
+const FIXTURE = 'block.js';
+
+function only(reports, functionName) {
+  const named = reports.filter((r) => r.culprit && r.culprit.functionName === functionName);
+  assert.equal(named.length, 1, `expected one report naming ${functionName}, got ${JSON.stringify(reports, null, 1)}`);
+  return named[0];
+}
+
+function assertCulprit(report, functionName) {
+  assert.equal(report.culprit.functionName, functionName);
+  assert.match(report.culprit.file, /fixtures[\\/]block\.js$/);
+  assert.ok(report.culprit.line > 0 && report.culprit.column > 0);
+  // The stack property (toJSON carries frames) starts at the sampled code, not at blockbuster.
+  assert.ok(!report.frames.some((f) => /[\\/](dist|lib)[\\/]/.test(f.file)), 'no blockbuster frame in the sample');
+}
+
+test('busy while loop: culprit, state js, no blocking call', async () => {
+  const { reports, code } = await runFixture(FIXTURE, ['busy', 20]);
+  assert.equal(code, 0);
+  const report = only(reports, 'busyLoop');
+  assert.equal(report.state, 'js');
+  assert.equal(report.blockingCall, undefined);
+  assert.ok(report.durationMs >= 190 && report.durationMs < 5000, `duration ${report.durationMs}`);
+  assert.ok(report.captureDelayMs < 50, `capture delay ${report.captureDelayMs}`);
+  assert.match(report.message, /^Event loop blocked for \d+ ms in busyLoop \(.*block\.js:\d+:\d+\)$/);
+});
+
+test('catastrophic regex: culprit named while it runs', async () => {
+  const { reports } = await runFixture(FIXTURE, ['regex', 20]);
+  const report = only(reports, 'catastrophicRegex');
+  assert.equal(report.state, 'js');
+  assertCulprit(report, 'catastrophicRegex');
+});
+
+test('JSON.parse of a large string: one report in native state, attributed to the fixture', async () => {
+  const { reports } = await runFixture(FIXTURE, ['json', 20]);
+  // V8's JSON parser takes no interrupts, so the sample lands right after it returns: in the
+  // function that called parseHugeJson (the `later` callback) — the report says so.
+  const inFixture = reports.filter((r) => r.durationMs >= 100 && r.culprit && /block\.js$/.test(r.culprit.file) && r.frames.length > 0);
+  const parse = inFixture.filter((r) => r.culprit.line >= 60 && r.culprit.line <= 75);
+  assert.equal(parse.length, 1, JSON.stringify(reports, null, 1));
+  assert.ok(['native', 'gc', 'js'].includes(parse[0].state));
+  if (parse[0].state === 'native') assert.match(parse[0].message, /sampled after a native call returned/);
+});
+
+test('fs.readFileSync of a large file: blockingCall and native state', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'blockbuster-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'big.bin');
+  const fd = fs.openSync(file, 'w');
+  const chunk = Buffer.alloc(16 * 1024 * 1024, 7);
+  for (let i = 0; i < 32; i++) fs.writeSync(fd, chunk);
+  fs.closeSync(fd);
+  const { reports } = await runFixture(FIXTURE, ['readFile', 10, file]);
+  const report = only(reports, 'readBigFile');
+  assert.equal(report.blockingCall, 'fs.readFileSync');
+  assert.equal(report.state, 'native');
+  assert.match(report.message, /by fs\.readFileSync in readBigFile/);
+});
+
+test("execSync('sleep 0.2'): child_process.execSync, native", async () => {
+  const { reports } = await runFixture(FIXTURE, ['exec', 20]);
+  const report = only(reports, 'runSleep');
+  assert.equal(report.blockingCall, 'child_process.execSync');
+  assert.equal(report.state, 'native');
+  assert.ok(report.durationMs >= 180, `duration ${report.durationMs}`);
+});
+
+test('zlib.gzipSync of a large buffer', async () => {
+  const { reports } = await runFixture(FIXTURE, ['gzip', 20]);
+  const report = only(reports, 'compressBig');
+  assert.equal(report.blockingCall, 'zlib.gzipSync');
+  assert.equal(report.state, 'native');
+});
+
+test('crypto.pbkdf2Sync with many iterations', async () => {
+  const { reports } = await runFixture(FIXTURE, ['pbkdf2', 20]);
+  const report = only(reports, 'deriveKey');
+  assert.equal(report.blockingCall, 'crypto.pbkdf2Sync');
+  assert.equal(report.state, 'native');
+});
+
+test('Atomics.wait: atomics-wait state', async () => {
+  const { reports } = await runFixture(FIXTURE, ['atomics', 20]);
+  const report = only(reports, 'waitOnAtomics');
+  assert.equal(report.state, 'atomics-wait');
+  assert.equal(report.blockingCall, 'Atomics.wait');
+});
+
+test('a block inside an HTTP request handler names the handler chain', async () => {
+  const { reports, code } = await runFixture(FIXTURE, ['http', 20]);
+  assert.equal(code, 0);
+  const report = only(reports, 'busyLoop');
+  assert.ok(report.frames.some((f) => f.functionName === 'handleRequest'), 'handler in the sampled stack');
+});
+
+test('silence: a block shorter than the threshold', async () => {
+  const { reports, code } = await runFixture(FIXTURE, ['short', 300]);
+  assert.equal(code, 0);
+  assert.deepEqual(reports, []);
+});
+
+test('silence: an idle process for 2 s', async () => {
+  const { reports, code } = await runFixture(FIXTURE, ['idle', 200]);
+  assert.equal(code, 0);
+  assert.deepEqual(reports, []);
+});
+
+test('silence: a server answering 2,000 small requests', async () => {
+  const { reports, lines, code } = await runFixture(FIXTURE, ['server', 500]);
+  assert.equal(code, 0);
+  assert.ok(lines.some((l) => l.served === 2000), 'all requests served');
+  assert.deepEqual(reports, []);
+});
+
+test('an infinite loop is reported from the native side while it lasts', async () => {
+  let seenAt;
+  const result = await runFixture(FIXTURE, ['forever', 100], {
+    onStderr(stderr, child) {
+      if (seenAt === undefined && /still blocked.*spinForever/.test(stderr)) {
+        seenAt = Date.now();
+        child.kill('SIGKILL');
+      }
+    },
+  });
+  assert.ok(seenAt !== undefined, `no live report; stderr: ${result.stderr}`);
+  assert.equal(result.signal, 'SIGKILL');
+});
+
+test('strict mode: the process exits non-zero naming the culprit', async () => {
+  const { code, stderr } = await runFixture(FIXTURE, ['strict', 20]);
+  assert.notEqual(code, 0);
+  assert.match(stderr, /BlockingError: Event loop blocked for \d+ ms in strictCulprit/);
+  assert.match(stderr, /at strictCulprit \(.*block\.js:\d+:\d+\)/);
+});
+
+test('strict mode hangMs: a hang aborts after printing the report', async () => {
+  const { signal, code, stderr } = await runFixture(FIXTURE, ['strictHang', 50]);
+  assert.ok(signal === 'SIGABRT' || code === 134, `signal ${signal} code ${code}`);
+  assert.match(stderr, /hang: aborting.*spinForever/);
+});
+
+test('diagnostics mode without onBlock: one readable report on stderr', async () => {
+  const { stderr, code } = await runFixture(FIXTURE, ['diagnostics', 20]);
+  assert.equal(code, 0);
+  const reports = stderr.split('\n').filter((line) => line.startsWith('blockbuster: Event loop blocked'));
+  assert.equal(reports.length, 1, stderr);
+  assert.match(reports[0], /in busyLoop \(.*block\.js:\d+:\d+\) \[state=js, threshold=20 ms\]/);
+});
+
+test('a block just before exit is still reported', async () => {
+  const { reports, code } = await runFixture(FIXTURE, ['atExit', 20]);
+  assert.equal(code, 0);
+  only(reports, 'busyLoop');
+});
+
+test('a storm of blocks is rate limited and the rest counted', async () => {
+  const { stderr } = await runFixture(FIXTURE, ['storm', 10]);
+  const reports = stderr.split('\n').filter((line) => line.startsWith('blockbuster: Event loop blocked'));
+  assert.equal(reports.length, 5, stderr);
+  const suppressed = /blockbuster: (\d+) more blocks not reported \(rate limit 5\/min\)/.exec(stderr);
+  assert.ok(suppressed, stderr);
+  assert.ok(Number(suppressed[1]) >= 20, stderr);
+});
+
+test('stop() twice and Symbol.dispose are harmless', async () => {
+  const { lines, code } = await runFixture(FIXTURE, ['stopTwice', 20]);
+  assert.equal(code, 0);
+  assert.deepEqual(lines, [{ stopped: true }]);
+});
+
+test('a process with a watcher running exits promptly', async () => {
+  const { code, elapsedMs } = await runFixture(FIXTURE, ['exitWhileWatching', 20]);
+  assert.equal(code, 0);
+  assert.ok(elapsedMs < 5000, `took ${elapsedMs} ms`);
+});
