@@ -10,9 +10,20 @@
 namespace blockbuster {
 namespace {
 
+// Calls the JS "reports are ready" callback. Raw N-API on purpose: while a worker is torn down
+// the call fails, and node-addon-api would turn that failure into a fatal error.
+void CallNotify(Napi::Env env, Napi::Function callback, void*, void*) {
+  if (env == nullptr || callback == nullptr) return;
+  napi_value undefined;
+  if (napi_get_undefined(env, &undefined) != napi_ok) return;
+  napi_call_function(env, undefined, callback, 0, nullptr, nullptr);
+}
+
+using NotifyFunction = Napi::TypedThreadSafeFunction<void, void, CallNotify>;
+
 struct EnvState {
   std::unique_ptr<Watchdog> watchdog;
-  Napi::ThreadSafeFunction notify;
+  NotifyFunction notify;
   napi_async_cleanup_hook_handle cleanup = nullptr;
 
   ~EnvState() { StopWatchdog(); }
@@ -80,8 +91,7 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, "blockbuster: no event loop for this thread").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Napi::ThreadSafeFunction notify =
-      Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "blockbuster", 0, 1);
+  NotifyFunction notify = NotifyFunction::New(env, info[1].As<Napi::Function>(), "blockbuster", 0, 1);
   notify.Unref(env);
   auto watchdog = std::make_unique<Watchdog>(loop, CurrentIsolate(), options,
                                              [notify]() mutable { notify.NonBlockingCall(); });

@@ -154,7 +154,7 @@ std::vector<BlockReport> Watchdog::TakeReports(bool finish_active, uint64_t* dro
 void Watchdog::WriteUntaken() {
   uint64_t dropped = 0;
   uint64_t now = uv_hrtime();
-  for (const BlockReport& report : TakeReports(true, &dropped)) WriteLine(report, now, "ended");
+  for (const BlockReport& report : TakeReports(true, &dropped)) WriteLine(report, now, "reported at exit");
   if (dropped > 0) {
     WriteAll(options_.output_fd, "blockbuster: " + std::to_string(dropped) +
                                      " more blocks were not reported (report queue full)\n");

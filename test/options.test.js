@@ -1,0 +1,49 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { watch } = require('..');
+
+const cases = [
+  [{ thresholdMs: -1 }, RangeError, /option thresholdMs must be a finite number > 0, got -1/],
+  [{ thresholdMs: 0 }, RangeError, /option thresholdMs must be a finite number > 0, got 0/],
+  [{ thresholdMs: '20' }, TypeError, /option thresholdMs must be a number of milliseconds, got the string "20"/],
+  [{ thresholdMs: NaN }, RangeError, /option thresholdMs must be a finite number > 0, got NaN/],
+  [{ thresholdMs: Infinity }, RangeError, /option thresholdMs must be a finite number > 0, got Infinity/],
+  [{ mode: 'loud' }, TypeError, /option mode must be 'diagnostics' or 'strict', got the string "loud"/],
+  [{ onBlock: 42 }, TypeError, /option onBlock must be a function, got number 42/],
+  [{ treshold: 20 }, TypeError, /unknown option "treshold"; expected one of thresholdMs, mode/],
+  [{ hangMs: 500 }, TypeError, /option hangMs only applies to mode 'strict'/],
+  [{ mode: 'strict', thresholdMs: 50, hangMs: 10 }, RangeError, /option hangMs must be greater than thresholdMs \(50\), got 10/],
+  [{ hangReportMs: 'soon' }, TypeError, /option hangReportMs must be a number/],
+  [{ output: -3 }, TypeError, /option output must be 'stderr', a file descriptor or a file path, got number -3/],
+  [{ format: 'xml' }, TypeError, /option format must be 'text' or 'json'/],
+  [{ maxReportsPerMinute: 0 }, RangeError, /option maxReportsPerMinute must be a finite number > 0/],
+  ['fast', TypeError, /options must be an object, got the string "fast"/],
+];
+
+for (const [options, type, message] of cases) {
+  test(`watch(${JSON.stringify(options) ?? String(options)}) throws ${type.name}`, () => {
+    assert.throws(() => watch(options), (error) => error instanceof type && message.test(error.message));
+  });
+}
+
+test('a second watch() on the same thread fails clearly; after stop() it works again', () => {
+  const first = watch({ thresholdMs: 1000 });
+  try {
+    assert.throws(() => watch({ thresholdMs: 1000 }), /this thread is already watched; stop\(\) the existing watcher first/);
+  } finally {
+    first.stop();
+  }
+  const second = watch({ thresholdMs: 1000 });
+  assert.equal(second.active, true);
+  second.stop();
+  assert.equal(second.active, false);
+});
+
+test('this exact call works', () => {
+  const onBlock = () => {};
+  const watcher = watch({ thresholdMs: 20, mode: 'diagnostics', onBlock });
+  assert.equal(watcher.thresholdMs, 20);
+  assert.equal(watcher.mode, 'diagnostics');
+  watcher.stop();
+});
