@@ -52,7 +52,8 @@ export function findBlockingCall(frames: readonly StackFrame[], culpritIndex: nu
     const callee = calleeAt(frames[culpritIndex]);
     if (callee && typeof exported[callee] === 'function') name = callee;
   }
-  return name ? `${moduleName}.${name}` : undefined;
+  // Only synchronous APIs block; a late sample may sit in any other call made after the block.
+  return name.endsWith('Sync') ? `${moduleName}.${name}` : undefined;
 }
 
 function safeExports(moduleName: string): Record<string, unknown> | undefined {
@@ -90,6 +91,7 @@ function describe(durationMs: number, blockingCall: string | undefined, culprit:
   if (blockingCall) text += ` by ${blockingCall}`;
   if (culprit) text += ` in ${where(culprit)}`;
   else if (state === 'native') text += ' in native code (no JavaScript was on the stack)';
+  if (culprit && state === 'native' && !blockingCall) text += ' (sampled after a native call returned: this is its caller)';
   if (state === 'gc') text += ' (mostly garbage collection)';
   return text;
 }
