@@ -3,17 +3,21 @@
 // busy loop (`burnCpu`, bench/phase-clock.js) and reports what the tool saw, as one JSON line.
 //   node bench/detect.js <tool> [blockMs]
 const { TOOLS, THRESHOLD_MS, now } = require('./tools');
-const { burnCpu } = require('./phase-clock');
+const { performance } = require('node:perf_hooks');
+const { burnCpu, ENTERED } = require('./phase-clock');
 
 const toolName = process.argv[2];
 const blockMs = Number(process.argv[3] || 200);
 const reports = [];
+let phaseStart = [];
 const handle = TOOLS[toolName].install((r) => reports.push(r));
 
 function scheduleBlock() {
   setTimeout(function runBlock() {
     const blockStart = now();
+    const perfStart = performance.now();
     burnCpu(blockMs);
+    phaseStart = Array.from(ENTERED.subarray(0, blockMs + 1), (t) => t - perfStart);
     const blockEnd = now();
     // Main-thread callbacks (blocked, blocked-at, watch's onBlock) can only fire after the block.
     setTimeout(() => finish(blockStart, blockEnd), 400);
@@ -35,6 +39,10 @@ function finish(blockStart, blockEnd) {
         // The phase function on the captured stack: the stack was taken during ms [phase, phase+1)
         // of the block.
         capturedInPhaseMs: phase ? Number(phase[1]) : null,
+        // Wall-clock window (ms after the threshold crossing) in which that phase ran.
+        captureWindowAfterThresholdMs: phase
+          ? [phaseStart[Number(phase[1])] - THRESHOLD_MS, phaseStart[Number(phase[1]) + 1] - THRESHOLD_MS]
+          : null,
         namesBurnCpu: names.includes('burnCpu'),
         // blocked-at reports where the blocking callback was *scheduled*, not where it blocked.
         namesScheduler: names.some((n) => /\bscheduleBlock\b/.test(n)),

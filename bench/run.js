@@ -369,7 +369,7 @@ function targets(results) {
 
 // ---------------------------------------------------------------------------------------------
 async function main() {
-  const wanted = (process.env.BENCH_TOOLS || Object.keys(TOOLS).join(',')).split(',');
+  const wanted = (process.env.BENCH_TOOLS || Object.keys(TOOLS).filter((t) => !TOOLS[t].hidden).join(',')).split(',');
   const unavailable = {};
   const tools = [];
   for (const t of Object.keys(TOOLS)) {

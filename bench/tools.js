@@ -84,6 +84,27 @@ const TOOLS = {
     },
   },
 
+  // Diagnostic only (BENCH_TOOLS=bb-native): the native addon without the JS layer of watch(), to
+  // tell the cost of the watchdog thread apart from the cost of the JS wrapper.
+  'bb-native': {
+    label: 'blockbuster native addon only (diagnostic)',
+    hidden: true,
+    available() {
+      require('node-gyp-build')(ROOT);
+      return true;
+    },
+    install(onReport) {
+      const addon = require('node-gyp-build')(ROOT);
+      addon.start({ thresholdMs: THRESHOLD_MS }, () => {
+        const firedAt = now();
+        for (const r of addon.takeReports(false).reports) {
+          onReport({ tool: 'bb-native', firedAt, frames: r.frames, extra: { durationMs: r.durationMs, captureDelayMs: r.captureDelayMs, detectionDelayMs: r.detectionDelayMs, gcMs: r.gcMs } });
+        }
+      });
+      return { stop: () => addon.stop() };
+    },
+  },
+
   'eld-histogram': {
     label: 'perf_hooks.monitorEventLoopDelay',
     install() {
