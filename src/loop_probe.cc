@@ -3,38 +3,63 @@
 namespace blockbuster {
 namespace {
 
+// Both handles close asynchronously; the last close callback runs `on_closed`.
 struct CloseRequest {
   void (*on_closed)(void*);
   void* arg;
+  int pending;
 };
+
+void OnHandleClosed(uv_handle_t* handle) {
+  auto* request = static_cast<CloseRequest*>(handle->data);
+  if (handle->type == UV_PREPARE) {
+    delete reinterpret_cast<uv_prepare_t*>(handle);
+  } else {
+    delete reinterpret_cast<uv_check_t*>(handle);
+  }
+  if (--request->pending > 0) return;
+  if (request->on_closed != nullptr) request->on_closed(request->arg);
+  delete request;
+}
 
 }  // namespace
 
-LoopProbe::LoopProbe(uv_loop_t* loop, PrepareCallback on_prepare, void* data)
-    : loop_(loop), handle_(new uv_prepare_t), on_prepare_(on_prepare), data_(data) {
+LoopProbe::LoopProbe(uv_loop_t* loop, Callback on_prepare, Callback on_check, void* data)
+    : loop_(loop),
+      prepare_(new uv_prepare_t),
+      check_(new uv_check_t),
+      on_prepare_(on_prepare),
+      on_check_(on_check),
+      data_(data) {
   prepare_ns_.store(uv_hrtime());
   idle_at_prepare_ns_.store(uv_metrics_idle_time(loop_));
-  poll_timeout_ms_.store(-1);
-  uv_prepare_init(loop_, handle_);
-  handle_->data = this;
-  uv_prepare_start(handle_, OnPrepare);
-  uv_unref(reinterpret_cast<uv_handle_t*>(handle_));
+  uv_prepare_init(loop_, prepare_);
+  prepare_->data = this;
+  uv_prepare_start(prepare_, OnPrepare);
+  uv_unref(reinterpret_cast<uv_handle_t*>(prepare_));
+  uv_check_init(loop_, check_);
+  check_->data = this;
+  uv_check_start(check_, [](uv_check_t* handle) {
+    auto* self = static_cast<LoopProbe*>(handle->data);
+    self->on_check_(self->data_);
+  });
+  uv_unref(reinterpret_cast<uv_handle_t*>(check_));
 }
 
 LoopProbe::~LoopProbe() {
-  if (handle_ != nullptr) Close(nullptr, nullptr);
+  if (prepare_ != nullptr) Close(nullptr, nullptr);
 }
 
 void LoopProbe::Close(void (*on_closed)(void*), void* arg) {
-  uv_prepare_stop(handle_);
-  handle_->data = new CloseRequest{on_closed, arg};
-  uv_close(reinterpret_cast<uv_handle_t*>(handle_), [](uv_handle_t* handle) {
-    auto* request = static_cast<CloseRequest*>(handle->data);
-    if (request->on_closed != nullptr) request->on_closed(request->arg);
-    delete request;
-    delete reinterpret_cast<uv_prepare_t*>(handle);
-  });
-  handle_ = nullptr;
+  uv_prepare_stop(prepare_);
+  uv_check_stop(check_);
+  auto* request = new CloseRequest{on_closed, arg, 2};
+  prepare_->data = request;
+  check_->data = request;
+  uv_close(reinterpret_cast<uv_handle_t*>(prepare_), OnHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(check_), OnHandleClosed);
+  prepare_ = nullptr;
+  check_ = nullptr;
 }
 
 void LoopProbe::OnPrepare(uv_prepare_t* handle) {
@@ -44,7 +69,6 @@ void LoopProbe::OnPrepare(uv_prepare_t* handle) {
   std::atomic_thread_fence(std::memory_order_release);
   self->prepare_ns_.store(uv_hrtime(), std::memory_order_relaxed);
   self->idle_at_prepare_ns_.store(uv_metrics_idle_time(self->loop_), std::memory_order_relaxed);
-  self->poll_timeout_ms_.store(uv_backend_timeout(self->loop_), std::memory_order_relaxed);
   self->seq_.store(seq + 2, std::memory_order_release);
   // seq_cst pairs with the watchdog's "block active" store: one of the two sees the other.
   self->iterations_.fetch_add(1, std::memory_order_seq_cst);
@@ -58,7 +82,6 @@ LoopProbe::Reading LoopProbe::Read() const {
     if (before & 1) continue;
     reading.at_prepare.prepare_ns = prepare_ns_.load(std::memory_order_relaxed);
     reading.at_prepare.idle_at_prepare_ns = idle_at_prepare_ns_.load(std::memory_order_relaxed);
-    reading.at_prepare.poll_timeout_ms = poll_timeout_ms_.load(std::memory_order_relaxed);
     uint64_t idle_now = uv_metrics_idle_time(loop_);
     reading.now_ns = uv_hrtime();
     std::atomic_thread_fence(std::memory_order_acquire);

@@ -8,8 +8,9 @@
 
 namespace blockbuster {
 
-// Main thread: an unref'd uv_prepare handle stamps every iteration just before the loop polls.
-// Any thread: Busy() = time since that stamp minus the idle time libuv measured since then, i.e.
+// Main thread: an unref'd uv_prepare handle stamps every iteration just before the loop polls;
+// an unref'd uv_check handle reports each return from poll (timers fire after it, with no fd).
+// Any thread: busy = time since the stamp minus the idle time libuv measured since then, i.e.
 // how long the loop has been running callbacks without getting back to poll.
 class LoopProbe {
  public:
@@ -17,21 +18,20 @@ class LoopProbe {
     uint64_t prepare_ns;
     uint64_t idle_at_prepare_ns;
     uint64_t iterations;
-    int64_t poll_timeout_ms;  // -1 = the loop may sleep until an fd wakes it
   };
   struct Reading {
     Snapshot at_prepare;
     uint64_t now_ns;
     uint64_t busy_ns;
   };
-  using PrepareCallback = void (*)(void* data);
+  using Callback = void (*)(void* data);
 
-  LoopProbe(uv_loop_t* loop, PrepareCallback on_prepare, void* data);
+  LoopProbe(uv_loop_t* loop, Callback on_prepare, Callback on_check, void* data);
   ~LoopProbe();
   LoopProbe(const LoopProbe&) = delete;
   LoopProbe& operator=(const LoopProbe&) = delete;
 
-  // Main thread. The handle's memory is freed by libuv's close callback, so `on_closed` may run
+  // Main thread. The handles' memory is freed by libuv's close callbacks, so `on_closed` may run
   // after this object is gone.
   void Close(void (*on_closed)(void* arg), void* arg);
 
@@ -46,14 +46,15 @@ class LoopProbe {
   static void OnPrepare(uv_prepare_t* handle);
 
   uv_loop_t* loop_;
-  uv_prepare_t* handle_;
-  PrepareCallback on_prepare_;
+  uv_prepare_t* prepare_;
+  uv_check_t* check_;
+  Callback on_prepare_;
+  Callback on_check_;
   void* data_;
   // Seqlock around the per-iteration snapshot: odd while the loop thread writes it.
   std::atomic<uint64_t> seq_{0};
   std::atomic<uint64_t> prepare_ns_{0};
   std::atomic<uint64_t> idle_at_prepare_ns_{0};
-  std::atomic<int64_t> poll_timeout_ms_{0};
   std::atomic<uint64_t> iterations_{0};
 };
 

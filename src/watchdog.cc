@@ -11,9 +11,9 @@
 namespace blockbuster {
 namespace {
 
-// An idle loop with no timer still gets looked at this often, to bound the one race left:
-// the loop leaving poll and draining its fds between our idle check and our own poll().
-constexpr int64_t kMaxIdleWaitNs = 1'000'000'000;
+// A parked watchdog still looks at the loop this often, to bound the one race left: the loop
+// leaving poll and draining its fds between our idle check and our own poll().
+constexpr int64_t kMaxParkNs = 1'000'000'000;
 
 bool IsInternal(const Frame& frame) {
   return frame.file.empty() || frame.file.rfind("node:", 0) == 0 ||
@@ -113,7 +113,7 @@ Watchdog::Watchdog(uv_loop_t* loop, v8::Isolate* isolate, const WatchdogOptions&
   tracker_->max_queued = options_.max_queued;
   if (!tracker_->waker.ok()) return;
   hooks_ = std::make_unique<IsolateHooks>(isolate_, &tracker_->signals);
-  probe_ = std::make_unique<LoopProbe>(loop, OnPrepare, this);
+  probe_ = std::make_unique<LoopProbe>(loop, OnPrepare, OnCheck, this);
   thread_ = std::thread(&Watchdog::Run, this);
 }
 
@@ -144,6 +144,11 @@ void Watchdog::OnPrepare(void* data) {
     self->tracker_->waker.Wake();
     self->notify_();
   }
+}
+
+void Watchdog::OnCheck(void* data) {
+  auto* self = static_cast<Watchdog*>(data);
+  if (self->parked_.load(std::memory_order_seq_cst)) self->tracker_->waker.Wake();
 }
 
 std::vector<BlockReport> Watchdog::TakeReports(bool finish_active, uint64_t* dropped) {
@@ -177,16 +182,18 @@ void Watchdog::Run() {
       loop_just_woke = false;
       continue;
     }
-    // Sleeping on the loop's own fd costs nothing while the process is idle; right after the
-    // loop woke, a timed sleep keeps a still-readable fd from spinning us.
-    if (!loop_just_woke && probe_->BackendFd() >= 0 && probe_->InPoll()) {
-      int64_t timeout_ns = kMaxIdleWaitNs;
-      if (reading.at_prepare.poll_timeout_ms >= 0) {
-        timeout_ns = std::min(timeout_ns, reading.at_prepare.poll_timeout_ms * 1'000'000);
+    // Sleeping on the loop's own fd costs nothing while the process is idle: an fd event wakes
+    // us with the loop, a timer firing wakes us from the loop's check phase. Right after such a
+    // wake-up, a timed sleep keeps a still-readable fd from spinning us.
+    if (!loop_just_woke && probe_->BackendFd() >= 0) {
+      parked_.store(true, std::memory_order_seq_cst);
+      if (probe_->InPoll()) {
+        Waker::Result result = tracker_->waker.Wait(kMaxParkNs, probe_->BackendFd());
+        parked_.store(false, std::memory_order_seq_cst);
+        loop_just_woke = result != Waker::Result::kTimeout;
+        continue;
       }
-      loop_just_woke =
-          tracker_->waker.Wait(timeout_ns, probe_->BackendFd()) == Waker::Result::kLoopReady;
-      continue;
+      parked_.store(false, std::memory_order_seq_cst);
     }
     loop_just_woke = false;
     tracker_->waker.Wait(static_cast<int64_t>(options_.threshold_ns - reading.busy_ns), -1);

@@ -75,6 +75,7 @@ class Watchdog {
 
  private:
   static void OnPrepare(void* self);
+  static void OnCheck(void* self);
   void Run();
   void WatchBlock(uint64_t start_ns);
   void WriteLine(const BlockReport& report, uint64_t now_ns, const char* status);
@@ -87,6 +88,8 @@ class Watchdog {
   std::unique_ptr<IsolateHooks> hooks_;
   std::atomic<uint64_t> gc_clock_at_prepare_{0};
   std::atomic<bool> stopping_{false};
+  // True while the thread sleeps on the loop's fd: the loop's check phase must wake it then.
+  std::atomic<bool> parked_{false};
   std::thread thread_;
 };
 
