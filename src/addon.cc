@@ -70,7 +70,8 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnvState* state = State(env);
   if (state->watchdog != nullptr) {
-    Napi::Error::New(env, "blockbuster: this thread is already watched").ThrowAsJavaScriptException();
+    Napi::Error::New(env, "blockbuster: this thread is already watched")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
@@ -88,10 +89,12 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
 
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-    Napi::Error::New(env, "blockbuster: no event loop for this thread").ThrowAsJavaScriptException();
+    Napi::Error::New(env, "blockbuster: no event loop for this thread")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  NotifyFunction notify = NotifyFunction::New(env, info[1].As<Napi::Function>(), "blockbuster", 0, 1);
+  NotifyFunction notify =
+      NotifyFunction::New(env, info[1].As<Napi::Function>(), "blockbuster", 0, 1);
   notify.Unref(env);
   auto watchdog = std::make_unique<Watchdog>(loop, CurrentIsolate(), options,
                                              [notify]() mutable { notify.NonBlockingCall(); });
@@ -132,9 +135,10 @@ Napi::Object ReportToJs(Napi::Env env, const BlockReport& report) {
   out.Set("id", static_cast<double>(report.id));
   out.Set("durationMs", NsToMs(report.end_ns - report.start_ns));
   out.Set("detectionDelayMs", NsToMs(report.detected_ns - report.start_ns));
-  out.Set("captureDelayMs", report.captured_ns == 0 ? env.Undefined()
-                                                    : Napi::Number::New(env, NsToMs(report.captured_ns -
-                                                                                     report.requested_ns)));
+  out.Set("captureDelayMs",
+          report.captured_ns == 0
+              ? env.Undefined()
+              : Napi::Number::New(env, NsToMs(report.captured_ns - report.requested_ns)));
   out.Set("captureGcMs", NsToMs(report.capture_gc_ns));
   out.Set("gcMs", NsToMs(report.gc_ns));
   out.Set("inGcAtDetection", report.in_gc_at_detection);

@@ -23,8 +23,8 @@ struct BlockReport {
   uint64_t captured_ns = 0;    // when V8 ran the interrupt; 0 = never during the block
   uint64_t capture_gc_ns = 0;  // GC time between request and capture (GC delays interrupts)
   uint64_t gc_at_request_ns = 0;
-  uint64_t end_ns = 0;         // when the loop made progress again
-  uint64_t gc_ns = 0;          // GC time inside the block
+  uint64_t end_ns = 0;          // when the loop made progress again
+  uint64_t gc_ns = 0;           // GC time inside the block
   uint64_t gc_at_start_ns = 0;  // GC clock at block start, to compute gc_ns
   bool in_gc_at_detection = false;
   bool in_atomics_wait = false;

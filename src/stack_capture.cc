@@ -13,7 +13,8 @@ void OnGcPrologue(v8::Isolate*, v8::GCType, v8::GCCallbackFlags, void* data) {
 void OnGcEpilogue(v8::Isolate*, v8::GCType, v8::GCCallbackFlags, void* data) {
   auto* signals = static_cast<IsolateSignals*>(data);
   uint64_t started = signals->gc_started_ns.exchange(0, std::memory_order_acq_rel);
-  if (started != 0) signals->gc_total_ns.fetch_add(uv_hrtime() - started, std::memory_order_acq_rel);
+  if (started != 0)
+    signals->gc_total_ns.fetch_add(uv_hrtime() - started, std::memory_order_acq_rel);
 }
 
 void OnAtomicsWait(v8::Isolate::AtomicsWaitEvent event, v8::Local<v8::SharedArrayBuffer>, size_t,

@@ -31,7 +31,8 @@ void WriteAll(int fd, const std::string& text) {
 }
 
 std::string DescribeFrame(const Frame& frame) {
-  std::string where = frame.file + ":" + std::to_string(frame.line) + ":" + std::to_string(frame.column);
+  std::string where =
+      frame.file + ":" + std::to_string(frame.line) + ":" + std::to_string(frame.column);
   return frame.function_name.empty() ? where : frame.function_name + " (" + where + ")";
 }
 
@@ -77,7 +78,8 @@ void BlockTracker::Capture(uint64_t id, std::vector<Frame>&& frames) {
   if (!active.load(std::memory_order_relaxed) || current_.id != id) return;
   current_.captured_ns = uv_hrtime();
   uint64_t gc_clock = signals.GcClock(current_.captured_ns);
-  current_.capture_gc_ns = gc_clock > current_.gc_at_request_ns ? gc_clock - current_.gc_at_request_ns : 0;
+  current_.capture_gc_ns =
+      gc_clock > current_.gc_at_request_ns ? gc_clock - current_.gc_at_request_ns : 0;
   current_.in_atomics_wait = current_.in_atomics_wait || in_atomics_wait;
   current_.frames = std::move(frames);
 }
@@ -137,8 +139,9 @@ void Watchdog::Stop(void (*on_closed)(void*), void* arg) {
 
 void Watchdog::OnPrepare(void* data) {
   auto* self = static_cast<Watchdog*>(data);
-  self->gc_clock_at_prepare_.store(self->tracker_->signals.gc_total_ns.load(std::memory_order_relaxed),
-                                   std::memory_order_relaxed);
+  self->gc_clock_at_prepare_.store(
+      self->tracker_->signals.gc_total_ns.load(std::memory_order_relaxed),
+      std::memory_order_relaxed);
   if (!self->tracker_->active.load(std::memory_order_seq_cst)) return;
   if (self->tracker_->Finish(uv_hrtime())) {
     self->tracker_->waker.Wake();
@@ -159,7 +162,8 @@ std::vector<BlockReport> Watchdog::TakeReports(bool finish_active, uint64_t* dro
 void Watchdog::WriteUntaken() {
   uint64_t dropped = 0;
   uint64_t now = uv_hrtime();
-  for (const BlockReport& report : TakeReports(true, &dropped)) WriteLine(report, now, "reported at exit");
+  for (const BlockReport& report : TakeReports(true, &dropped))
+    WriteLine(report, now, "reported at exit");
   if (dropped > 0) {
     WriteAll(options_.output_fd, "blockbuster: " + std::to_string(dropped) +
                                      " more blocks were not reported (report queue full)\n");
@@ -215,10 +219,12 @@ void Watchdog::WatchBlock(uint64_t start_ns) {
     uint64_t now = uv_hrtime();
     int64_t wait_ns = -1;
     if (options_.hang_report_ns > 0 && !hang_written) {
-      wait_ns = static_cast<int64_t>(start_ns + options_.hang_report_ns) - static_cast<int64_t>(now);
+      wait_ns =
+          static_cast<int64_t>(start_ns + options_.hang_report_ns) - static_cast<int64_t>(now);
     }
     if (options_.abort_after_ns > 0) {
-      int64_t abort_in = static_cast<int64_t>(start_ns + options_.abort_after_ns) - static_cast<int64_t>(now);
+      int64_t abort_in =
+          static_cast<int64_t>(start_ns + options_.abort_after_ns) - static_cast<int64_t>(now);
       wait_ns = wait_ns < 0 ? abort_in : std::min(wait_ns, abort_in);
     }
     if (wait_ns != -1 && wait_ns < 0) wait_ns = 0;
