@@ -5,6 +5,7 @@
       "sources": [
         "src/addon.cc",
         "src/loop_probe.cc",
+        "src/report_line.cc",
         "src/stack_capture.cc",
         "src/waker.cc",
         "src/watchdog.cc"

@@ -30,6 +30,7 @@ export interface NativeStartOptions {
   abortAfterMs: number;
   outputFd: number;
   maxFrames: number;
+  json: boolean;
 }
 
 export interface NativeBinding {

@@ -127,7 +127,16 @@ export function watch(options?: WatchOptions): Watcher {
   let active = true;
 
   const deliver = (raw: RawReport, atExit: boolean): void => {
-    const { error, codeFrame } = buildReport(raw, resolved.thresholdMs);
+    let built: ReturnType<typeof buildReport>;
+    try {
+      built = buildReport(raw, resolved.thresholdMs);
+    } catch (buildError) {
+      // Diagnostics never throw into the host; strict mode surfaces the bug.
+      if (resolved.mode === 'strict') throw buildError;
+      sink.writeLine(`blockbuster: could not build the report of a ${Math.round(raw.durationMs)} ms block: ${String(buildError)}`);
+      return;
+    }
+    const { error, codeFrame } = built;
     if (resolved.onBlock) {
       try {
         resolved.onBlock(error);
@@ -168,6 +177,7 @@ export function watch(options?: WatchOptions): Watcher {
       abortAfterMs: resolved.hangMs === Infinity ? 0 : resolved.hangMs,
       outputFd: sink.fd,
       maxFrames: 64,
+      json: resolved.format === 'json',
     },
     () => drain(false, false),
   );

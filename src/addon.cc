@@ -86,6 +86,7 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   options.abort_after_ns = MsToNs(NumberOption(js_options, "abortAfterMs", 0));
   options.output_fd = static_cast<int>(NumberOption(js_options, "outputFd", 2));
   options.max_frames = static_cast<int>(NumberOption(js_options, "maxFrames", 64));
+  options.json = js_options.Get("json").ToBoolean().Value();
 
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {

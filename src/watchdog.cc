@@ -8,17 +8,14 @@
 #include <cstdlib>
 #include <string>
 
+#include "report_line.h"
+
 namespace blockbuster {
 namespace {
 
 // A parked watchdog still looks at the loop this often, to bound the one race left: the loop
 // leaving poll and draining its fds between our idle check and our own poll().
 constexpr int64_t kMaxParkNs = 1'000'000'000;
-
-bool IsInternal(const Frame& frame) {
-  return frame.file.empty() || frame.file.rfind("node:", 0) == 0 ||
-         frame.file.find("/node_modules/") != std::string::npos;
-}
 
 void WriteAll(int fd, const std::string& text) {
   size_t offset = 0;
@@ -28,12 +25,6 @@ void WriteAll(int fd, const std::string& text) {
     if (written <= 0) return;
     offset += static_cast<size_t>(written);
   }
-}
-
-std::string DescribeFrame(const Frame& frame) {
-  std::string where =
-      frame.file + ":" + std::to_string(frame.line) + ":" + std::to_string(frame.column);
-  return frame.function_name.empty() ? where : frame.function_name + " (" + where + ")";
 }
 
 }  // namespace
@@ -165,8 +156,7 @@ void Watchdog::WriteUntaken() {
   for (const BlockReport& report : TakeReports(true, &dropped))
     WriteLine(report, now, "reported at exit");
   if (dropped > 0) {
-    WriteAll(options_.output_fd, "blockbuster: " + std::to_string(dropped) +
-                                     " more blocks were not reported (report queue full)\n");
+    WriteAll(options_.output_fd, FormatDroppedLine(dropped, options_.json));
   }
 }
 
@@ -245,25 +235,9 @@ void Watchdog::WatchBlock(uint64_t start_ns) {
 
 void Watchdog::WriteLine(const BlockReport& report, uint64_t now_ns, const char* status) {
   uint64_t end = report.end_ns != 0 ? report.end_ns : now_ns;
-  std::string line = "blockbuster: event loop blocked for " +
-                     std::to_string((end - report.start_ns) / 1'000'000) + " ms (" + status +
-                     ", threshold " + std::to_string(options_.threshold_ns / 1'000'000) + " ms)";
-  if (report.in_atomics_wait) line += " in Atomics.wait";
-  std::vector<const Frame*> shown;
-  for (const Frame& frame : report.frames) {
-    if (!IsInternal(frame)) shown.push_back(&frame);
-  }
-  if (report.frames.empty()) {
-    line += "; no JS stack yet (the thread is in native code)";
-  } else {
-    if (shown.empty()) shown.push_back(&report.frames.front());
-    line += " at ";
-    for (size_t i = 0; i < shown.size() && i < 5; i++) {
-      if (i > 0) line += " <- ";
-      line += DescribeFrame(*shown[i]);
-    }
-  }
-  WriteAll(options_.output_fd, line + "\n");
+  LineContext context{status, (end - report.start_ns) / 1'000'000,
+                      options_.threshold_ns / 1'000'000, options_.json};
+  WriteAll(options_.output_fd, FormatReportLine(report, context));
 }
 
 }  // namespace blockbuster

@@ -24,6 +24,7 @@ struct WatchdogOptions {
   uint64_t hang_report_ns = 0;  // 0 = no native line while a block lasts
   uint64_t abort_after_ns = 0;  // 0 = never abort the process
   int output_fd = 2;
+  bool json = false;  // native lines as JSON objects instead of text
   int max_frames = 64;
   size_t max_queued = 256;
 };

@@ -157,6 +157,23 @@ test('diagnostics mode without onBlock: one readable report on stderr', async ()
   assert.match(reports[0], /in busyLoop \(.*block\.js:\d+:\d+\) \[state=js, threshold=20 ms\]/);
 });
 
+test("output to a file with format 'json': the live line and the report, one object per line", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'blockbuster-out-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'blocks.log');
+  const { code, stderr } = await runFixture(FIXTURE, ['jsonFile', 20, file]);
+  assert.equal(code, 0);
+  assert.equal(stderr, '');
+  const objects = fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  const live = objects.filter((o) => o.status === 'still blocked');
+  const final = objects.filter((o) => o.message);
+  assert.equal(live.length, 1, JSON.stringify(objects));
+  assert.equal(live[0].frames[0].functionName, 'busyLoop');
+  assert.equal(final.length, 1, JSON.stringify(objects));
+  assert.equal(final[0].culprit.functionName, 'busyLoop');
+  assert.equal(final[0].state, 'js');
+});
+
 test('a block just before exit is still reported', async () => {
   const { reports, code } = await runFixture(FIXTURE, ['atExit', 20]);
   assert.equal(code, 0);
