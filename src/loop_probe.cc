@@ -31,6 +31,8 @@ LoopProbe::LoopProbe(uv_loop_t* loop, Callback on_prepare, Callback on_check, vo
       on_prepare_(on_prepare),
       on_check_(on_check),
       data_(data) {
+  // Node turns idle-time metrics on for its loops; an embedder may not have. Idempotent.
+  uv_loop_configure(loop_, UV_METRICS_IDLE_TIME);
   prepare_ns_.store(uv_hrtime());
   idle_at_prepare_ns_.store(uv_metrics_idle_time(loop_));
   uv_prepare_init(loop_, prepare_);
