@@ -11,7 +11,8 @@
 //      captured (read off the stack: bench/phase-clock.js), and whether it names `burnCpu`.
 //   5. Rule set: ns per call of a wrapped sync function while allowed (bench/rules.js).
 //
-// Environment knobs: BENCH_ROUNDS (default 5), BENCH_DURATION (s of load per run, default 5),
+// Environment knobs: BENCH_ROUNDS (idle rounds and detection runs, default 5), BENCH_LOAD_CYCLES
+// (default 30), BENCH_SLICE (s of load per tool per cycle, default 1), BENCH_WARMUP (s, default 2),
 // BENCH_CONNECTIONS (default 32), BENCH_TOOLS (comma list), BENCH_SKIP (comma list of phases:
 // idle,load,detect,rules).
 const { spawn, execFileSync } = require('node:child_process');
@@ -21,7 +22,9 @@ const path = require('node:path');
 const { TOOLS, THRESHOLD_MS, unavailableReason } = require('./tools');
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
-const DURATION = Number(process.env.BENCH_DURATION || 5);
+const LOAD_CYCLES = Number(process.env.BENCH_LOAD_CYCLES || 30);
+const SLICE_S = Number(process.env.BENCH_SLICE || 1);
+const LOAD_GROUPS = Number(process.env.BENCH_LOAD_GROUPS || 3);
 const WARMUP = Number(process.env.BENCH_WARMUP || 1);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 32);
 const IDLE_SETTLE_MS = 2000;
@@ -101,6 +104,11 @@ function rssBytes(pid) {
   const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s*(\d+) kB/.exec(st)[1]) * 1024;
 }
+/** RssAnon: private memory (heaps, stacks), without the pages of node's own binary and libraries. */
+function rssAnonBytes(pid) {
+  const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/RssAnon:\s*(\d+) kB/.exec(st)[1]) * 1024;
+}
 
 // ---------------------------------------------------------------------------------------------
 // children
@@ -141,27 +149,54 @@ function stopChild(child) {
 // phase 2: idle cost (all tools side by side, concurrently: idle processes don't compete)
 async function idlePhase(tools) {
   const rounds = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const servers = [];
-    for (const t of rotate(tools, r)) servers.push([t, await startServer(t)]);
-    await sleep(IDLE_SETTLE_MS);
+  const window = async (servers) => {
     const before = new Map(servers.map(([t, s]) => [t, procSnapshot(s.pid)]));
     const t0 = process.hrtime.bigint();
     await sleep(IDLE_WINDOW_MS);
     const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    const round = { loadavg: loadavg(), wallMs, tools: {} };
+    const k = IDLE_WINDOW_MS / wallMs; // normalise to exactly IDLE_WINDOW_MS
+    const out = {};
     for (const [t, s] of servers) {
       const a = before.get(t);
       const b = procSnapshot(s.pid);
-      // normalise to exactly IDLE_WINDOW_MS
-      const k = IDLE_WINDOW_MS / wallMs;
-      round.tools[t] = { cpuMs: ((b.cpuNs - a.cpuNs) / 1e6) * k, ctxSwitches: (b.ctx - a.ctx) * k, threads: b.threads, idleRssMB: rssBytes(s.pid) / 2 ** 20 };
+      out[t] = { cpuMs: ((b.cpuNs - a.cpuNs) / 1e6) * k, ctxSwitches: (b.ctx - a.ctx) * k, threads: b.threads, idleRssMB: rssBytes(s.pid) / 2 ** 20 };
     }
+    return out;
+  };
+  for (let r = 0; r < ROUNDS; r++) {
+    const servers = [];
+    for (const t of rotate(tools, r)) servers.push([t, await startServer(t)]);
+    await sleep(IDLE_SETTLE_MS);
+    // A server that has never been sent a request...
+    const fresh = await window(servers);
+    // ...and the same server idle again after a little traffic (connections opened and closed).
+    for (const [, s] of servers) await smallTraffic(s.port, 20);
+    await sleep(IDLE_SETTLE_MS / 2);
+    const after = await window(servers);
+    const round = { loadavg: loadavg(), tools: fresh, afterTraffic: after };
     await Promise.all(servers.map(([, s]) => stopChild(s.child)));
     rounds.push(round);
-    log(`idle round ${r + 1}/${ROUNDS}:`, Object.entries(round.tools).map(([t, v]) => `${t}=${v.cpuMs.toFixed(2)}ms/${Math.round(v.ctxSwitches)}cs`).join(' '));
+    log(`idle round ${r + 1}/${ROUNDS}:`, Object.entries(round.tools).map(([t, v]) => `${t}=${v.cpuMs.toFixed(2)}ms/${Math.round(v.ctxSwitches)}cs then ${after[t].cpuMs.toFixed(2)}ms/${Math.round(after[t].ctxSwitches)}cs`).join(' '));
   }
   return rounds;
+}
+function smallTraffic(port, n) {
+  const http = require('node:http');
+  let chain = Promise.resolve();
+  for (let i = 0; i < n; i++) {
+    chain = chain.then(
+      () =>
+        new Promise((resolve, reject) => {
+          http
+            .get({ host: '127.0.0.1', port, path: '/warm', agent: false }, (res) => {
+              res.resume();
+              res.on('end', resolve);
+            })
+            .on('error', reject);
+        }),
+    );
+  }
+  return chain;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,49 +215,71 @@ function runLoad(url, seconds, collect) {
 }
 
 async function loadPhase(tools) {
-  const rounds = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const round = { loadavgStart: loadavg(), tools: {} };
-    for (const t of rotate(tools, r)) {
-      const s = await startServer(t);
-      const url = `http://127.0.0.1:${s.port}/api/items?x=1`;
-      await runLoad(url, WARMUP, false);
-      const { res, lat } = await runLoad(url, DURATION, true);
-      await sleep(300);
-      const rss = rssBytes(s.pid);
-      const st = await ask(s.child, 'stats');
-      await stopChild(s.child);
-      lat.sort((a, b) => a - b);
-      round.tools[t] = {
-        rps: res.requests.total / res.duration,
-        p50Ms: percentile(lat, 50),
-        p99Ms: percentile(lat, 99),
-        autocannonP99Ms: res.latency.p99,
-        errors: res.errors + res.timeouts + res.non2xx,
-        rssMB: rss / 2 ** 20,
-        blockReports: st.blockReports,
-      };
+  // The servers of all tools are up at the same time; the load generator hits them in short
+  // slices, in an order rotated every cycle, so that whatever else runs on the machine hits every
+  // tool alike. Ratios are taken per cycle against the "no tool" slice of the same cycle.
+  // The cycles are split into groups, each with freshly started servers, so that RSS after load
+  // is sampled once per group.
+  const cycles = [];
+  const rssGroups = [];
+  const perGroup = Math.ceil(LOAD_CYCLES / LOAD_GROUPS);
+  for (let g = 0; g < LOAD_GROUPS; g++) {
+    const servers = new Map();
+    for (const t of rotate(tools, g)) servers.set(t, await startServer(t));
+    for (const t of rotate(tools, g)) await runLoad(`http://127.0.0.1:${servers.get(t).port}/api/items?x=1`, WARMUP, false);
+    for (let c = g * perGroup; c < Math.min(LOAD_CYCLES, (g + 1) * perGroup); c++) {
+      const cycle = { group: g, loadavg: loadavg()[0], tools: {} };
+      for (const t of rotate(tools, c)) {
+        const { res, lat } = await runLoad(`http://127.0.0.1:${servers.get(t).port}/api/items?x=1`, SLICE_S, true);
+        lat.sort((a, b) => a - b);
+        cycle.tools[t] = {
+          rps: res.requests.total / res.duration,
+          p50Ms: percentile(lat, 50),
+          p99Ms: percentile(lat, 99),
+          autocannonP99Ms: res.latency.p99,
+          errors: res.errors + res.timeouts + res.non2xx,
+        };
+      }
+      cycles.push(cycle);
+      if ((c + 1) % 5 === 0 || c === LOAD_CYCLES - 1) {
+        log(`load cycle ${c + 1}/${LOAD_CYCLES}:`, Object.entries(cycle.tools).map(([t, v]) => `${t}=${Math.round(v.rps)}rps/p99 ${v.p99Ms.toFixed(2)}ms`).join(' '));
+      }
     }
-    round.loadavgEnd = loadavg();
-    rounds.push(round);
-    log(`load round ${r + 1}/${ROUNDS}:`, Object.entries(round.tools).map(([t, v]) => `${t}=${Math.round(v.rps)}rps/p99 ${v.p99Ms.toFixed(2)}ms/${v.rssMB.toFixed(1)}MB`).join(' '));
+    await sleep(300);
+    const group = {};
+    for (const t of tools) {
+      const s = servers.get(t);
+      const rssMB = rssBytes(s.pid) / 2 ** 20;
+      const anonMB = rssAnonBytes(s.pid) / 2 ** 20;
+      const st = await ask(s.child, 'stats');
+      await sleep(100);
+      group[t] = { rssMB, anonMB, rssAfterGcMB: rssBytes(s.pid) / 2 ** 20, anonAfterGcMB: rssAnonBytes(s.pid) / 2 ** 20, requests: st.requests, blockReports: st.blockReports };
+    }
+    rssGroups.push(group);
+    log(`load group ${g + 1}/${LOAD_GROUPS} RSS MB:`, Object.entries(group).map(([t, v]) => `${t}=${v.rssMB.toFixed(1)}/${v.rssAfterGcMB.toFixed(1)}`).join(' '));
+    await Promise.all([...servers.values()].map((s) => stopChild(s.child)));
   }
-  return rounds;
+  return { cycles, rssGroups };
 }
 
 // ---------------------------------------------------------------------------------------------
 // phase 4: detection
 function runNode(script, args) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(__dirname, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let err = '';
     child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
     child.on('exit', (code) => {
       const line = out.trim().split('\n').pop();
       try {
-        resolve(JSON.parse(line));
+        const res = JSON.parse(line);
+        // What the tool printed on its own (e.g. blockbuster's native "still blocked" line).
+        res.stderrLines = err.split('\n').filter(Boolean).slice(0, 5);
+        resolve(res);
       } catch {
-        reject(new Error(`${script} ${args.join(' ')} exited ${code}: ${out.slice(0, 500)}`));
+        reject(new Error(`${script} ${args.join(' ')} exited ${code}: ${(out + err).slice(0, 500)}`));
       }
     });
   });
@@ -252,18 +309,28 @@ function aggregate(results) {
       a.idleCpuDeltaMs = summary(cpu.map((c, i) => c - base[i]));
       a.idleCtxSwitches = summary(results.idle.map((r) => r.tools[t]?.ctxSwitches));
       a.idleRssMB = summary(results.idle.map((r) => r.tools[t]?.idleRssMB));
+      const cpu2 = results.idle.map((r) => r.afterTraffic?.[t]?.cpuMs);
+      const base2 = results.idle.map((r) => r.afterTraffic?.none?.cpuMs);
+      a.idleAfterTrafficCpuMs = summary(cpu2);
+      a.idleAfterTrafficCpuDeltaMs = summary(cpu2.map((c, i) => c - base2[i]));
+      a.idleAfterTrafficCtxSwitches = summary(results.idle.map((r) => r.afterTraffic?.[t]?.ctxSwitches));
       a.threads = median(results.idle.map((r) => r.tools[t]?.threads));
     }
     if (results.load) {
-      const L = results.load;
+      const L = results.load.cycles;
       a.rps = summary(L.map((r) => r.tools[t]?.rps));
       a.rpsRatio = summary(L.map((r) => r.tools[t]?.rps / r.tools.none?.rps));
       a.p99Ms = summary(L.map((r) => r.tools[t]?.p99Ms));
       a.p99Ratio = summary(L.map((r) => r.tools[t]?.p99Ms / r.tools.none?.p99Ms));
-      a.rssMB = summary(L.map((r) => r.tools[t]?.rssMB));
-      a.rssDeltaMB = summary(L.map((r) => r.tools[t]?.rssMB - r.tools.none?.rssMB));
+      const G = results.load.rssGroups;
+      a.rssMB = summary(G.map((g) => g[t]?.rssMB));
+      a.rssDeltaMB = summary(G.map((g) => g[t]?.rssMB - g.none?.rssMB));
+      a.rssAfterGcMB = summary(G.map((g) => g[t]?.rssAfterGcMB));
+      a.rssAfterGcDeltaMB = summary(G.map((g) => g[t]?.rssAfterGcMB - g.none?.rssAfterGcMB));
+      a.anonMB = summary(G.map((g) => g[t]?.anonMB));
+      a.anonDeltaMB = summary(G.map((g) => g[t]?.anonMB - g.none?.anonMB));
       a.errors = L.reduce((s, r) => s + (r.tools[t]?.errors || 0), 0);
-      a.falseReportsUnderLoad = L.reduce((s, r) => s + (r.tools[t]?.blockReports || 0), 0);
+      a.blockReportsUnderLoad = G.reduce((s, g) => s + (g[t]?.blockReports || 0), 0);
     }
     if (results.detect) {
       const first = results.detect.map((r) => r[t]?.reports?.[0]);
@@ -293,13 +360,14 @@ function markdown(results) {
   const L = [];
   L.push(`Machine: ${m.nproc} × ${m.cpuModel}, ${m.totalMemMB} MB RAM, ${m.platform}; Node ${m.node} (V8 ${m.v8}); commit ${m.commit}.`);
   L.push(`Load average: ${results.loadavgStart.join(' / ')} at start, ${results.loadavgEnd.join(' / ')} at end (machine shared with other builds: ratios are per round against "no tool" run in the same round).`);
-  L.push(`Run: ${results.config.rounds} alternated rounds; ${results.config.duration} s of autocannon load (${results.config.connections} connections, after ${results.config.warmup} s warm-up) per tool per round; idle ${IDLE_WINDOW_MS / 1000} s after ${IDLE_SETTLE_MS / 1000} s settle; threshold ${THRESHOLD_MS} ms for every tool; total ${f(results.elapsedS, 0)} s. Cells: median (min…max over rounds).`);
+  L.push(`Run: HTTP load in ${results.config.loadCycles} cycles; each cycle gives every tool's server a ${results.config.sliceS} s autocannon slice (${results.config.connections} connections, loopback), in an order rotated every cycle (after ${results.config.warmup} s warm-up each); ratios are per cycle against the "no tool" slice of the same cycle. Idle: ${results.config.rounds} rounds, ${IDLE_WINDOW_MS / 1000} s windows after ${IDLE_SETTLE_MS / 1000} s settle, CPU from /proc/<pid>/task/*/schedstat. Detection: ${results.config.rounds} runs per tool. Threshold ${THRESHOLD_MS} ms for every tool. Total ${f(results.elapsedS, 0)} s. Cells: median (min…max).`);
   L.push('');
-  L.push('| tool | throughput ratio | p99 ratio | p99 ms | idle CPU ms / 3 s (Δ vs none) | idle ctx switches / 3 s | RSS after load MB (Δ) | threads |');
+  L.push('| tool | throughput ratio | p99 latency ratio | p99 ms | idle CPU ms / 3 s: fresh (Δ) · after traffic (Δ) | idle context switches / 3 s: fresh · after traffic | RSS after load MB (Δ) · of which private/anon (Δ) | threads |');
   L.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const t of tools) {
     const a = agg[t];
-    L.push(`| ${TOOLS[t].label} | ${ms(a.rpsRatio, 3)} | ${ms(a.p99Ratio, 3)} | ${ms(a.p99Ms, 2)} | ${f(a.idleCpuMs?.median)} (${a.idleCpuDeltaMs?.median >= 0 ? '+' : ''}${f(a.idleCpuDeltaMs?.median)}) | ${f(a.idleCtxSwitches?.median, 0)} | ${f(a.rssMB?.median, 1)} (${a.rssDeltaMB?.median >= 0 ? '+' : ''}${f(a.rssDeltaMB?.median, 1)}) | ${a.threads ?? '–'} |`);
+    const sg = (x, d) => (x == null ? '–' : `${x >= 0 ? '+' : ''}${f(x, d)}`);
+    L.push(`| ${TOOLS[t].label} | ${ms(a.rpsRatio, 3)} | ${ms(a.p99Ratio, 3)} | ${ms(a.p99Ms, 2)} | ${f(a.idleCpuMs?.median)} (${sg(a.idleCpuDeltaMs?.median, 2)}) · ${f(a.idleAfterTrafficCpuMs?.median)} (${sg(a.idleAfterTrafficCpuDeltaMs?.median, 2)}) | ${f(a.idleCtxSwitches?.median, 0)} · ${f(a.idleAfterTrafficCtxSwitches?.median, 0)} | ${f(a.rssMB?.median, 1)} (${sg(a.rssDeltaMB?.median, 1)}) · ${f(a.anonMB?.median, 1)} (${sg(a.anonDeltaMB?.median, 1)}) | ${a.threads ?? '–'} |`);
   }
   for (const [t, why] of Object.entries(results.unavailable)) L.push(`| ${TOOLS[t].label} | ${why} | | | | | | |`);
   L.push('');
@@ -350,10 +418,13 @@ function targets(results) {
       out.push({ tool: t, what: `${TOOLS[t].label}`, met: null, value: results.unavailable[t] || 'not run' });
       continue;
     }
-    if (x.rpsRatio) out.push({ tool: t, what: `${TOOLS[t].label} throughput ratio ≥ 0.99`, met: x.rpsRatio.median >= 0.99, value: f(x.rpsRatio.median, 3) });
-    if (x.p99Ratio) out.push({ tool: t, what: `${TOOLS[t].label} p99 latency ratio ≤ 1.01 (i.e. throughput-equivalent)`, met: x.p99Ratio.median <= 1.01, value: f(x.p99Ratio.median, 3) });
-    if (x.idleCpuDeltaMs) out.push({ tool: t, what: `${TOOLS[t].label} idle CPU within 1 ms of no tool over 3 s`, met: Math.abs(x.idleCpuDeltaMs.median) <= 1, value: `${f(x.idleCpuDeltaMs.median, 3)} ms` });
-    if (x.rssDeltaMB) out.push({ tool: t, what: `${TOOLS[t].label} RSS after load ≤ 1 MB above no tool`, met: x.rssDeltaMB.median <= 1, value: `${f(x.rssDeltaMB.median, 2)} MB` });
+    if (x.rpsRatio) out.push({ tool: t, what: `${TOOLS[t].label} throughput ratio ≥ 0.99`, met: x.rpsRatio.median >= 0.99, value: `${f(x.rpsRatio.median, 3)} (A/A control: ${f(a['none-aa']?.rpsRatio?.median, 3)})` });
+    if (x.p99Ratio) out.push({ tool: t, what: `${TOOLS[t].label} p99 latency ratio ≤ 1.01`, met: x.p99Ratio.median <= 1.01, value: `${f(x.p99Ratio.median, 3)} (A/A control: ${f(a['none-aa']?.p99Ratio?.median, 3)})` });
+    if (x.idleCpuDeltaMs) {
+      const worst = Math.max(Math.abs(x.idleCpuDeltaMs.median), Math.abs(x.idleAfterTrafficCpuDeltaMs?.median ?? 0));
+      out.push({ tool: t, what: `${TOOLS[t].label} idle CPU within 1 ms of no tool over 3 s (fresh and after traffic)`, met: worst <= 1, value: `${f(x.idleCpuDeltaMs.median, 3)} ms fresh, ${f(x.idleAfterTrafficCpuDeltaMs?.median, 3)} ms after traffic; ${f(x.idleCtxSwitches.median, 0)}/${f(x.idleAfterTrafficCtxSwitches?.median, 0)} context switches vs ${f(a.none?.idleCtxSwitches?.median, 0)} for no tool` });
+    }
+    if (x.rssDeltaMB) out.push({ tool: t, what: `${TOOLS[t].label} RSS after load ≤ 1 MB above no tool`, met: x.rssDeltaMB.median <= 1, value: `${f(x.rssDeltaMB.median, 2)} MB (private/anon part ${f(x.anonDeltaMB.median, 2)} MB; A/A control: ${f(a['none-aa']?.rssDeltaMB?.median, 2)} MB)` });
     if (x.detectFiredAfterThresholdMs && t === 'bb-watch') {
       const ph = x.detectCapturedInPhaseMs?.median;
       out.push({ tool: t, what: `${TOOLS[t].label} stack captured ≤ 1 ms after the threshold crossing (read off the stack)`, met: ph == null ? false : ph - THRESHOLD_MS <= 1, value: ph == null ? 'no stack' : `captured in block ms ${ph} ⇒ ${ph - THRESHOLD_MS}…${ph - THRESHOLD_MS + 1} ms after crossing` });
@@ -380,7 +451,7 @@ async function main() {
   }
   const results = {
     machine: machine(),
-    config: { rounds: ROUNDS, duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, thresholdMs: THRESHOLD_MS, idleSettleMs: IDLE_SETTLE_MS, idleWindowMs: IDLE_WINDOW_MS },
+    config: { rounds: ROUNDS, loadCycles: LOAD_CYCLES, sliceS: SLICE_S, warmup: WARMUP, connections: CONNECTIONS, thresholdMs: THRESHOLD_MS, idleSettleMs: IDLE_SETTLE_MS, idleWindowMs: IDLE_WINDOW_MS },
     startedAt: new Date().toISOString(),
     loadavgStart: loadavg(),
     tools,

@@ -84,6 +84,15 @@ const TOOLS = {
     },
   },
 
+  // A/A control: a second "no tool" server. Its ratio to "no tool" shows how precise the
+  // comparison is on this machine at this time.
+  'none-aa': {
+    label: 'no tool, second copy (A/A control)',
+    install() {
+      return { stop() {} };
+    },
+  },
+
   // Diagnostic only (BENCH_TOOLS=bb-native): the native addon without the JS layer of watch(), to
   // tell the cost of the watchdog thread apart from the cost of the JS wrapper.
   'bb-native': {
