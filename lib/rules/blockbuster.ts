@@ -15,7 +15,7 @@ export interface BlockBusterOptions {
 }
 
 // Most allow-listed callers are near the top: a short first capture is far cheaper than a full one.
-const FIRST_PASS_FRAMES = 8;
+const FIRST_PASS_FRAMES = 4;
 const MAX_FRAMES = 100;
 const neverCanBlock: CanBlockPredicate = () => false;
 

@@ -45,6 +45,13 @@ export const DEFAULT_ALLOWANCES: readonly Allowance[] = [
       { file: 'node:internal/modules/helpers', functions: ['toRealPath'] },
     ],
   },
+  {
+    tool: "Node's ES module loader (import, import())",
+    entries: [
+      ...anywhereIn('node:internal/modules/esm/resolve', 'node:internal/modules/esm/load'),
+      { file: 'node:internal/modules/esm/translators', functions: ['commonjsStrategy', 'cjsPreparseModuleExports'] },
+    ],
+  },
   { tool: "Node's source maps (--enable-source-maps)", entries: [{ file: 'node:internal/source_map/source_map_cache', functions: ['sourceMapFromFile'] }] },
   { tool: "Node's recursive fs.watch", entries: anywhereIn('node:internal/fs/recursive_watch') },
   { tool: 'node:test coverage (--experimental-test-coverage)', entries: anywhereIn('node:internal/test_runner/coverage') },

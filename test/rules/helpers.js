@@ -10,8 +10,8 @@ function withoutTestRunnerContext(env) {
   return rest;
 }
 
-/** Runs a fixture in a fresh Node process and returns its JSON report (the last stdout line). */
-function runFixture(name, { args = [], nodeArgs = [], cwd, env } = {}) {
+/** Runs a fixture in a fresh Node process; `report` is its JSON report (the last stdout line). */
+function runFixture(name, { args = [], nodeArgs = [], cwd, env, json = true } = {}) {
   const file = path.isAbsolute(name) ? name : path.join(FIXTURES, name);
   const child = spawnSync(process.execPath, [...nodeArgs, file, ...args], {
     cwd,
@@ -19,6 +19,7 @@ function runFixture(name, { args = [], nodeArgs = [], cwd, env } = {}) {
     encoding: 'utf8',
     timeout: 30_000,
   });
+  if (!json) return { status: child.status, stdout: child.stdout, stderr: child.stderr };
   const lines = child.stdout.trim().split('\n');
   let report;
   try {
