@@ -1,0 +1,136 @@
+'use strict';
+// The API in-process: bad input, functions lookup, canBlockIn, idempotence, identity, transactions.
+// Rules are only active inside synchronous sections here, so the runner itself is never checked.
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const zlib = require('node:zlib');
+const { BlockBuster, blockbusterCtx, defaultRules, DEFAULT_ALLOWANCES } = require('../../dist');
+
+const originals = () => defaultRules().map((spec) => [spec.name, spec.owner[spec.key]]);
+const assertAllOriginal = (before) => {
+  for (const [name, fn] of originals()) assert.equal(fn, before.get(name), `${name} is the original function`);
+};
+
+test('bad options are TypeErrors naming the option', () => {
+  assert.throws(() => new BlockBuster({ scannedModules: 5 }), { name: 'TypeError', message: /scannedModules.*5 \(number\)/ });
+  assert.throws(() => new BlockBuster({ excludedModules: [1] }), { name: 'TypeError', message: /excludedModules/ });
+  assert.throws(() => new BlockBuster({ scannedModules: [''] }), { name: 'TypeError', message: /scannedModules/ });
+  assert.throws(() => new BlockBuster('fs'), { name: 'TypeError', message: /options must be an object/ });
+  assert.throws(() => new BlockBuster({ scanedModules: 'x' }), { name: 'TypeError', message: /unknown option "scanedModules"/ });
+});
+
+test('functions[...] with an unknown name is a TypeError naming it', () => {
+  const bb = new BlockBuster();
+  assert.throws(() => bb.functions['fs.readFileSynk'], { name: 'TypeError', message: /functions\["fs\.readFileSynk"\]/ });
+  assert.equal('fs.readFileSynk' in bb.functions, false);
+  assert.equal(bb.functions.then, undefined, 'still safe to await or JSON.stringify');
+  assert.equal(bb.functions['fs.readFileSync'].fullName, 'fs.readFileSync');
+  assert.equal(Object.keys(bb.functions).length, defaultRules().length);
+  assert.throws(() => {
+    bb.functions['fs.readFileSync'] = null;
+  }, TypeError);
+});
+
+test('canBlockIn: chainable, a string is one name, bad arguments are TypeErrors naming them', () => {
+  const rule = new BlockBuster().functions['fs.readFileSync'];
+  const defaults = rule.canBlockFunctions.length;
+  assert.equal(defaults, DEFAULT_ALLOWANCES.flatMap((a) => a.entries).length);
+  assert.equal(rule.canBlockIn('src/config.ts', 'loadConfig').canBlockIn('src/b.ts', ['a', 'b']).canBlockIn('c.js', new Set(['c'])), rule);
+  assert.deepEqual(rule.canBlockFunctions.slice(defaults).map((e) => ({ ...e, functions: [...e.functions] })), [
+    { file: 'src/config.ts', functions: ['loadConfig'] },
+    { file: 'src/b.ts', functions: ['a', 'b'] },
+    { file: 'c.js', functions: ['c'] },
+  ]);
+  assert.throws(() => rule.canBlockIn(42), { name: 'TypeError', message: /canBlockIn: file .*42 \(number\)/ });
+  assert.throws(() => rule.canBlockIn(''), { name: 'TypeError', message: /canBlockIn: file/ });
+  assert.throws(() => rule.canBlockIn('a.js', 42), { name: 'TypeError', message: /canBlockIn: functions .*42 \(number\)/ });
+  assert.throws(() => rule.canBlockIn('a.js', []), { name: 'TypeError', message: /canBlockIn: functions/ });
+  assert.throws(() => rule.canBlockIn('a.js', [1]), { name: 'TypeError', message: /canBlockIn: functions/ });
+});
+
+test('activate twice and deactivate when inactive are harmless; deactivate restores identity', () => {
+  const before = new Map(originals());
+  const bb = new BlockBuster();
+  bb.deactivate();
+  assertAllOriginal(before);
+  try {
+    assert.equal(bb.activate(), bb);
+    const wrapped = fs.readFileSync;
+    assert.notEqual(wrapped, before.get('fs.readFileSync'));
+    bb.activate();
+    assert.equal(fs.readFileSync, wrapped, 'a second activate does not wrap again');
+    assert.ok(Object.values(bb.functions).every((rule) => rule.activated));
+    assert.equal(fs.readFileSync.name, 'readFileSync');
+    assert.equal(typeof fs.realpathSync.native, 'function', 'properties of a wrapped function stay reachable');
+  } finally {
+    assert.equal(bb.deactivate(), bb);
+  }
+  assertAllOriginal(before);
+  assert.ok(Object.values(bb.functions).every((rule) => !rule.activated));
+  bb.deactivate();
+  assertAllOriginal(before);
+});
+
+test('a single rule activates and deactivates on its own', () => {
+  const before = fs.statSync;
+  const rule = new BlockBuster().functions['fs.statSync'];
+  try {
+    assert.equal(rule.activate(), rule);
+    assert.notEqual(fs.statSync, before);
+    assert.equal(fs.readFileSync.name, 'readFileSync');
+  } finally {
+    rule.deactivate();
+  }
+  assert.equal(fs.statSync, before);
+  assert.equal(rule.activated, false);
+});
+
+test('activation is transactional: one function that cannot be wrapped undoes the others', (t) => {
+  const before = new Map(originals());
+  const descriptor = Object.getOwnPropertyDescriptor(crypto, 'checkPrimeSync');
+  Object.defineProperty(crypto, 'checkPrimeSync', { ...descriptor, writable: false });
+  t.after(() => Object.defineProperty(crypto, 'checkPrimeSync', descriptor));
+  const bb = new BlockBuster();
+  assert.throws(() => bb.activate(), TypeError);
+  assert.ok(Object.values(bb.functions).every((rule) => !rule.activated));
+  assertAllOriginal(before);
+  assert.equal(zlib.gzipSync, before.get('zlib.gzipSync'));
+});
+
+test('two instances nest: deactivating in reverse order restores the originals', () => {
+  const before = new Map(originals());
+  const outer = new BlockBuster().activate();
+  const outerWrapper = fs.readFileSync;
+  const inner = new BlockBuster().activate();
+  assert.notEqual(fs.readFileSync, outerWrapper);
+  inner.deactivate();
+  assert.equal(fs.readFileSync, outerWrapper, "the outer instance's wrapper is back");
+  outer.deactivate();
+  assertAllOriginal(before);
+});
+
+test('blockbusterCtx returns an active instance that [Symbol.dispose] deactivates', () => {
+  const before = new Map(originals());
+  const scoped = blockbusterCtx();
+  try {
+    assert.ok(scoped.functions['fs.readFileSync'].activated);
+  } finally {
+    scoped[Symbol.dispose]();
+  }
+  assertAllOriginal(before);
+});
+
+test('a test body runs inside the loop: a wrapped call there throws', () => {
+  const bb = new BlockBuster().activate();
+  let error;
+  try {
+    fs.statSync(__filename);
+  } catch (e) {
+    error = e;
+  } finally {
+    bb.deactivate();
+  }
+  assert.equal(error?.name, 'BlockingError');
+});
