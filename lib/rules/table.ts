@@ -88,5 +88,6 @@ export function defaultRules(): RuleSpec[] {
   for (const key of syncFunctionsOf(zlib)) rules.push({ name: `zlib.${key}`, owner: zlib, key });
   for (const key of CRYPTO_SYNC) rules.push({ name: `crypto.${key}`, owner: crypto, key });
   rules.push({ name: 'Atomics.wait', owner: Atomics, key: 'wait', canBlock: atomicsWaitCanBlock });
-  return rules;
+  // A function this Node lacks has nothing to wrap (activation would otherwise fail on it).
+  return rules.filter((rule) => typeof (rule.owner as Record<string, unknown>)[rule.key] === 'function');
 }
