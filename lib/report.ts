@@ -1,12 +1,9 @@
 // Raw frames from the watchdog -> a BlockingError that names the culprit and the API.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BlockingError, formatFrame, isUserFrame } from './blocking-error';
 import type { BlockState, StackFrame } from './blocking-error';
 import type { RawReport } from './binding';
-import { codeFrame, mapFrame, toPath } from './source-map';
-
-const readFileSync = fs.readFileSync;
+import { codeFrame, linesOf, mapFrame, toPath } from './source-map';
 
 // The interrupt runs within microseconds while JS executes; later means the thread sat in C++.
 const NATIVE_CAPTURE_DELAY_MS = 3;
@@ -26,14 +23,8 @@ const IDENTIFIER_AT = /^[A-Za-z_$][\w$]*/;
 
 /** The identifier a call site's column points at (`zlib.gzipSync(...)` -> `gzipSync`). */
 function calleeAt(frame: StackFrame): string | undefined {
-  const filePath = toPath(frame.file);
-  if (filePath === undefined || frame.line < 1) return undefined;
-  try {
-    const line = readFileSync(filePath, 'utf8').split('\n')[frame.line - 1] ?? '';
-    return IDENTIFIER_AT.exec(line.slice(frame.column - 1))?.[0];
-  } catch {
-    return undefined;
-  }
+  const line = linesOf(frame)?.[frame.line - 1] ?? '';
+  return IDENTIFIER_AT.exec(line.slice(frame.column - 1))?.[0];
 }
 
 /**

@@ -59,16 +59,30 @@ export function mapFrame(frame: StackFrame): StackFrame {
   return { ...frame, file: source, line: entry.originalLine + 1, column: entry.originalColumn + 1 };
 }
 
-/** A few lines of source around `frame` with a caret under the column, for humans. */
-export function codeFrame(frame: StackFrame): string | undefined {
+const sourceLines = new Map<string, readonly string[] | null>();
+const MAX_CACHED_SOURCES = 64;
+
+/** The source lines of the file a frame points at (cached: reports tend to repeat files). */
+export function linesOf(frame: StackFrame): readonly string[] | undefined {
   const filePath = toPath(frame.file);
   if (filePath === undefined || frame.line < 1) return undefined;
-  let lines: string[];
-  try {
-    lines = readFileSync(filePath, 'utf8').split('\n');
-  } catch {
-    return undefined;
+  let lines = sourceLines.get(filePath);
+  if (lines === undefined) {
+    try {
+      lines = readFileSync(filePath, 'utf8').split('\n');
+    } catch {
+      lines = null;
+    }
+    if (sourceLines.size >= MAX_CACHED_SOURCES) sourceLines.delete(sourceLines.keys().next().value as string);
+    sourceLines.set(filePath, lines);
   }
+  return lines ?? undefined;
+}
+
+/** A few lines of source around `frame` with a caret under the column, for humans. */
+export function codeFrame(frame: StackFrame): string | undefined {
+  const lines = linesOf(frame);
+  if (lines === undefined) return undefined;
   const first = Math.max(1, frame.line - 2);
   const last = Math.min(lines.length, frame.line + 1);
   const width = String(last).length;
