@@ -12,9 +12,9 @@
 //   5. Rule set: ns per call of a wrapped sync function while allowed (bench/rules.js).
 //
 // Environment knobs: BENCH_ROUNDS (idle rounds and detection runs, default 5), BENCH_LOAD_CYCLES
-// (default 30), BENCH_SLICE (s of load per tool per cycle, default 1), BENCH_WARMUP (s, default 2),
+// (default 24), BENCH_LOAD_GROUPS (default 3), BENCH_SLICE (s of load per slice, default 0.5), BENCH_WARMUP (s, default 2),
 // BENCH_CONNECTIONS (default 32), BENCH_TOOLS (comma list), BENCH_SKIP (comma list of phases:
-// idle,load,detect,rules).
+// idle,load,rss,detect,rules), BENCH_RSS_REQUESTS (default 50000).
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -22,9 +22,10 @@ const path = require('node:path');
 const { TOOLS, THRESHOLD_MS, unavailableReason } = require('./tools');
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
-const LOAD_CYCLES = Number(process.env.BENCH_LOAD_CYCLES || 30);
-const SLICE_S = Number(process.env.BENCH_SLICE || 1);
+const LOAD_CYCLES = Number(process.env.BENCH_LOAD_CYCLES || 24);
+const SLICE_S = Number(process.env.BENCH_SLICE || 0.5);
 const LOAD_GROUPS = Number(process.env.BENCH_LOAD_GROUPS || 3);
+const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS || 50000);
 const WARMUP = Number(process.env.BENCH_WARMUP || 1);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 32);
 const IDLE_SETTLE_MS = 2000;
@@ -218,48 +219,90 @@ async function loadPhase(tools) {
   // The servers of all tools are up at the same time; the load generator hits them in short
   // slices, in an order rotated every cycle, so that whatever else runs on the machine hits every
   // tool alike. Ratios are taken per cycle against the "no tool" slice of the same cycle.
-  // The cycles are split into groups, each with freshly started servers, so that RSS after load
-  // is sampled once per group.
+  // The cycles are split into groups, each with freshly started servers.
   const cycles = [];
-  const rssGroups = [];
+  const groups = [];
   const perGroup = Math.ceil(LOAD_CYCLES / LOAD_GROUPS);
   for (let g = 0; g < LOAD_GROUPS; g++) {
     const servers = new Map();
     for (const t of rotate(tools, g)) servers.set(t, await startServer(t));
     for (const t of rotate(tools, g)) await runLoad(`http://127.0.0.1:${servers.get(t).port}/api/items?x=1`, WARMUP, false);
     for (let c = g * perGroup; c < Math.min(LOAD_CYCLES, (g + 1) * perGroup); c++) {
-      const cycle = { group: g, loadavg: loadavg()[0], tools: {} };
-      for (const t of rotate(tools, c)) {
-        const { res, lat } = await runLoad(`http://127.0.0.1:${servers.get(t).port}/api/items?x=1`, SLICE_S, true);
+      // none, t1, none, t2, none, ... tk, none: every tool's slice sits between two "no tool"
+      // slices, and its ratio is taken against their mean, which cancels drift in the machine's load.
+      const cycle = { group: g, loadavg: loadavg()[0], tools: {}, baseline: [] };
+      const slice = async (t) => {
+        const srv = servers.get(t);
+        const cpu0 = procSnapshot(srv.pid).cpuNs;
+        const { res, lat } = await runLoad(`http://127.0.0.1:${srv.port}/api/items?x=1`, SLICE_S, true);
+        const cpuNs = procSnapshot(srv.pid).cpuNs - cpu0;
         lat.sort((a, b) => a - b);
-        cycle.tools[t] = {
+        return {
           rps: res.requests.total / res.duration,
           p50Ms: percentile(lat, 50),
           p99Ms: percentile(lat, 99),
           autocannonP99Ms: res.latency.p99,
+          // CPU of the server process (all its threads) per request served: the tool's cost
+          // without the load generator's share of the machine's noise.
+          cpuUsPerReq: cpuNs / 1e3 / res.requests.total,
           errors: res.errors + res.timeouts + res.non2xx,
         };
+      };
+      let before = await slice('none');
+      cycle.baseline.push(before);
+      for (const t of rotate(tools.filter((x) => x !== 'none'), c)) {
+        const x = await slice(t);
+        const after = await slice('none');
+        cycle.baseline.push(after);
+        x.rpsRatio = x.rps / ((before.rps + after.rps) / 2);
+        x.p99Ratio = x.p99Ms / ((before.p99Ms + after.p99Ms) / 2);
+        x.cpuPerReqRatio = x.cpuUsPerReq / ((before.cpuUsPerReq + after.cpuUsPerReq) / 2);
+        cycle.tools[t] = x;
+        before = after;
       }
+      const b = cycle.baseline;
+      cycle.tools.none = { rps: median(b.map((x) => x.rps)), p99Ms: median(b.map((x) => x.p99Ms)), cpuUsPerReq: median(b.map((x) => x.cpuUsPerReq)), rpsRatio: 1, p99Ratio: 1, cpuPerReqRatio: 1, errors: b.reduce((s, x) => s + x.errors, 0) };
       cycles.push(cycle);
       if ((c + 1) % 5 === 0 || c === LOAD_CYCLES - 1) {
-        log(`load cycle ${c + 1}/${LOAD_CYCLES}:`, Object.entries(cycle.tools).map(([t, v]) => `${t}=${Math.round(v.rps)}rps/p99 ${v.p99Ms.toFixed(2)}ms`).join(' '));
+        log(`load cycle ${c + 1}/${LOAD_CYCLES}:`, Object.entries(cycle.tools).map(([t, v]) => `${t}=${Math.round(v.rps)}rps(${v.rpsRatio.toFixed(3)})/p99 ${v.p99Ms.toFixed(2)}ms/cpu ${v.cpuPerReqRatio.toFixed(3)}`).join(' '));
       }
     }
-    await sleep(300);
     const group = {};
     for (const t of tools) {
-      const s = servers.get(t);
-      const rssMB = rssBytes(s.pid) / 2 ** 20;
-      const anonMB = rssAnonBytes(s.pid) / 2 ** 20;
-      const st = await ask(s.child, 'stats');
-      await sleep(100);
-      group[t] = { rssMB, anonMB, rssAfterGcMB: rssBytes(s.pid) / 2 ** 20, anonAfterGcMB: rssAnonBytes(s.pid) / 2 ** 20, requests: st.requests, blockReports: st.blockReports };
+      const st = await ask(servers.get(t).child, 'stats');
+      group[t] = { requests: st.requests, blockReports: st.blockReports };
     }
-    rssGroups.push(group);
-    log(`load group ${g + 1}/${LOAD_GROUPS} RSS MB:`, Object.entries(group).map(([t, v]) => `${t}=${v.rssMB.toFixed(1)}/${v.rssAfterGcMB.toFixed(1)}`).join(' '));
+    groups.push(group);
     await Promise.all([...servers.values()].map((s) => stopChild(s.child)));
   }
-  return { cycles, rssGroups };
+  return { cycles, groups };
+}
+
+// phase 3: RSS after the same fixed number of requests for every tool, fresh servers each round
+async function rssPhase(tools) {
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const servers = new Map();
+    for (const t of rotate(tools, r)) servers.set(t, await startServer(t));
+    await sleep(300);
+    for (const t of rotate(tools, r)) await runLoadAmount(`http://127.0.0.1:${servers.get(t).port}/api/items?x=1`, RSS_REQUESTS);
+    await sleep(500);
+    const round = {};
+    for (const t of tools) {
+      const s = servers.get(t);
+      round[t] = { rssMB: rssBytes(s.pid) / 2 ** 20, anonMB: rssAnonBytes(s.pid) / 2 ** 20 };
+    }
+    await Promise.all([...servers.values()].map((s) => stopChild(s.child)));
+    rounds.push(round);
+    log(`rss round ${r + 1}/${ROUNDS} (MB, total/anon):`, Object.entries(round).map(([t, v]) => `${t}=${v.rssMB.toFixed(1)}/${v.anonMB.toFixed(1)}`).join(' '));
+  }
+  return rounds;
+}
+function runLoadAmount(url, amount) {
+  const autocannon = require('autocannon');
+  return new Promise((resolve, reject) => {
+    autocannon({ url, connections: CONNECTIONS, amount, pipelining: 1 }, (err, res) => (err ? reject(err) : resolve(res)));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,18 +362,20 @@ function aggregate(results) {
     if (results.load) {
       const L = results.load.cycles;
       a.rps = summary(L.map((r) => r.tools[t]?.rps));
-      a.rpsRatio = summary(L.map((r) => r.tools[t]?.rps / r.tools.none?.rps));
+      a.rpsRatio = summary(L.map((r) => r.tools[t]?.rpsRatio));
       a.p99Ms = summary(L.map((r) => r.tools[t]?.p99Ms));
-      a.p99Ratio = summary(L.map((r) => r.tools[t]?.p99Ms / r.tools.none?.p99Ms));
-      const G = results.load.rssGroups;
+      a.p99Ratio = summary(L.map((r) => r.tools[t]?.p99Ratio));
+      a.cpuUsPerReq = summary(L.map((r) => r.tools[t]?.cpuUsPerReq));
+      a.cpuPerReqRatio = summary(L.map((r) => r.tools[t]?.cpuPerReqRatio));
+      a.errors = L.reduce((s, r) => s + (r.tools[t]?.errors || 0), 0);
+      a.blockReportsUnderLoad = results.load.groups.reduce((s, g) => s + (g[t]?.blockReports || 0), 0);
+    }
+    if (results.rss) {
+      const G = results.rss;
       a.rssMB = summary(G.map((g) => g[t]?.rssMB));
       a.rssDeltaMB = summary(G.map((g) => g[t]?.rssMB - g.none?.rssMB));
-      a.rssAfterGcMB = summary(G.map((g) => g[t]?.rssAfterGcMB));
-      a.rssAfterGcDeltaMB = summary(G.map((g) => g[t]?.rssAfterGcMB - g.none?.rssAfterGcMB));
       a.anonMB = summary(G.map((g) => g[t]?.anonMB));
       a.anonDeltaMB = summary(G.map((g) => g[t]?.anonMB - g.none?.anonMB));
-      a.errors = L.reduce((s, r) => s + (r.tools[t]?.errors || 0), 0);
-      a.blockReportsUnderLoad = G.reduce((s, g) => s + (g[t]?.blockReports || 0), 0);
     }
     if (results.detect) {
       const first = results.detect.map((r) => r[t]?.reports?.[0]);
@@ -360,7 +405,7 @@ function markdown(results) {
   const L = [];
   L.push(`Machine: ${m.nproc} × ${m.cpuModel}, ${m.totalMemMB} MB RAM, ${m.platform}; Node ${m.node} (V8 ${m.v8}); commit ${m.commit}.`);
   L.push(`Load average: ${results.loadavgStart.join(' / ')} at start, ${results.loadavgEnd.join(' / ')} at end (machine shared with other builds: ratios are per round against "no tool" run in the same round).`);
-  L.push(`Run: HTTP load in ${results.config.loadCycles} cycles; each cycle gives every tool's server a ${results.config.sliceS} s autocannon slice (${results.config.connections} connections, loopback), in an order rotated every cycle (after ${results.config.warmup} s warm-up each); ratios are per cycle against the "no tool" slice of the same cycle. Idle: ${results.config.rounds} rounds, ${IDLE_WINDOW_MS / 1000} s windows after ${IDLE_SETTLE_MS / 1000} s settle, CPU from /proc/<pid>/task/*/schedstat. Detection: ${results.config.rounds} runs per tool. Threshold ${THRESHOLD_MS} ms for every tool. Total ${f(results.elapsedS, 0)} s. Cells: median (min…max).`);
+  L.push(`Run: HTTP load in ${results.config.loadCycles} cycles over ${results.config.loadGroups} sets of freshly started servers (all tools' servers up at once); in each cycle every tool's server gets a ${results.config.sliceS} s autocannon slice (${results.config.connections} connections, loopback) between two "no tool" slices, tools in an order rotated every cycle (after ${results.config.warmup} s warm-up each); a tool's ratio is its slice against the mean of the two "no tool" slices around it. RSS: ${results.config.rounds} rounds of freshly started servers, each sent ${RSS_REQUESTS} requests, VmRSS and RssAnon read from /proc 0.5 s later. Idle: ${results.config.rounds} rounds, ${IDLE_WINDOW_MS / 1000} s windows after ${IDLE_SETTLE_MS / 1000} s settle, CPU from /proc/<pid>/task/*/schedstat. Detection: ${results.config.rounds} runs per tool. Threshold ${THRESHOLD_MS} ms for every tool. Total ${f(results.elapsedS, 0)} s. Cells: median (min…max).`);
   L.push('');
   L.push('| tool | throughput ratio | p99 latency ratio | p99 ms | idle CPU ms / 3 s: fresh (Δ) · after traffic (Δ) | idle context switches / 3 s: fresh · after traffic | RSS after load MB (Δ) · of which private/anon (Δ) | threads |');
   L.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
@@ -401,11 +446,11 @@ function markdown(results) {
 function rulesMarkdown(r) {
   if (r.error) return `Rule set micro-benchmark: not run (${r.error}).`;
   const L = [];
-  L.push(`Rule set: ns per call of \`${r.fn}\` (median of ${r.repeats} alternated batches of ${r.iterations} calls; Δ = wrapped − unwrapped):`);
+  L.push(`Rule set (BlockBuster activated with every default rule): ns per call (median of ${r.repeats} alternated batches of ${r.iterations} calls; Δ = median of per-pair wrapped − unwrapped, with its min…max):`);
   L.push('');
   L.push('| case | unwrapped ns | wrapped ns | Δ ns | target |');
   L.push('| --- | --- | --- | --- | --- |');
-  for (const c of r.cases) L.push(`| ${c.label} | ${f(c.unwrappedNs, 0)} | ${f(c.wrappedNs, 0)} | ${f(c.deltaNs, 0)} | ${c.target} |`);
+  for (const c of r.cases) L.push(`| ${c.label} | ${f(c.unwrappedNs, 0)} | ${f(c.wrappedNs, 0)} | ${f(c.deltaNs, 0)} (${f(c.deltaSpreadNs[0], 0)}…${f(c.deltaSpreadNs[1], 0)}) | ${c.target} |`);
   return L.join('\n');
 }
 
@@ -451,7 +496,7 @@ async function main() {
   }
   const results = {
     machine: machine(),
-    config: { rounds: ROUNDS, loadCycles: LOAD_CYCLES, sliceS: SLICE_S, warmup: WARMUP, connections: CONNECTIONS, thresholdMs: THRESHOLD_MS, idleSettleMs: IDLE_SETTLE_MS, idleWindowMs: IDLE_WINDOW_MS },
+    config: { rounds: ROUNDS, loadCycles: LOAD_CYCLES, loadGroups: LOAD_GROUPS, sliceS: SLICE_S, warmup: WARMUP, connections: CONNECTIONS, thresholdMs: THRESHOLD_MS, idleSettleMs: IDLE_SETTLE_MS, idleWindowMs: IDLE_WINDOW_MS },
     startedAt: new Date().toISOString(),
     loadavgStart: loadavg(),
     tools,
@@ -460,6 +505,7 @@ async function main() {
   log('tools:', tools.join(', '), Object.keys(unavailable).length ? `(unavailable: ${JSON.stringify(unavailable)})` : '');
   if (!SKIP.has('idle')) results.idle = await idlePhase(tools);
   if (!SKIP.has('load')) results.load = await loadPhase(tools);
+  if (!SKIP.has('rss')) results.rss = await rssPhase(tools);
   if (!SKIP.has('detect')) results.detect = await detectPhase(tools);
   if (!SKIP.has('rules')) {
     try {

@@ -33,7 +33,9 @@ process.on('message', (m) => {
   if (m && m.type === 'stats') {
     // Only asked after the measured windows, so it never adds a wake-up to them. The parent reads
     // VmRSS before asking; the full GC here is for a second, less noisy RSS reading after it.
-    process.send({ type: 'stats', requests: n, blockReports: reports.length, rss: process.memoryUsage().rss });
+    const mu = process.memoryUsage();
+    const spaces = Object.fromEntries(require('node:v8').getHeapSpaceStatistics().map((x) => [x.space_name, Math.round(x.space_size / 1024)]));
+    process.send({ type: 'stats', requests: n, blockReports: reports.length, rss: mu.rss, heapTotal: mu.heapTotal, heapUsed: mu.heapUsed, external: mu.external, spacesKB: spaces });
     fullGc();
   }
 });

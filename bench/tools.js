@@ -58,6 +58,24 @@ const TOOLS = {
     },
   },
 
+  // Diagnostic only: watch() loaded from dist/watch.js, without the package entry (which also loads
+  // the rule set and, through it, node:crypto, node:zlib and node:child_process).
+  'bb-watch-direct': {
+    label: 'blockbuster watch() via dist/watch.js (diagnostic)',
+    hidden: true,
+    install(onReport) {
+      const { watch } = require(path.join(ROOT, 'dist', 'watch.js'));
+      const w = watch({
+        thresholdMs: THRESHOLD_MS,
+        mode: 'diagnostics',
+        onBlock(err) {
+          onReport({ tool: 'bb-watch-direct', firedAt: now(), frames: err.frames ? [...err.frames] : null, extra: bbExtra(err) });
+        },
+      });
+      return { stop: () => w.stop() };
+    },
+  },
+
   'bb-watch+rules': {
     label: 'blockbuster watch() + rule set',
     available() {
