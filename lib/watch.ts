@@ -123,7 +123,12 @@ export function watch(options?: WatchOptions): Watcher {
   if (binding.isWatching()) {
     throw new Error('watch(): this thread is already watched; stop() the existing watcher first');
   }
-  const sink = new ReportSink(resolved);
+  let sink: ReportSink;
+  try {
+    sink = new ReportSink(resolved);
+  } catch (error) {
+    throw new Error(`watch(): option output: cannot open ${JSON.stringify(resolved.output)} for appending: ${(error as Error).message}`);
+  }
   let active = true;
 
   const deliver = (raw: RawReport, atExit: boolean): void => {
@@ -179,7 +184,10 @@ export function watch(options?: WatchOptions): Watcher {
       maxFrames: 64,
       json: resolved.format === 'json',
     },
-    () => drain(false, false),
+    // A call queued before stop() may arrive after it, even after a new watch(): not ours then.
+    () => {
+      if (active) drain(false, false);
+    },
   );
   process.on('exit', onExit);
 

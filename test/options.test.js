@@ -27,6 +27,10 @@ for (const [options, type, message] of cases) {
   });
 }
 
+test('an output file that cannot be opened names the option', () => {
+  assert.throws(() => watch({ output: '/nonexistent-dir/blocks.log' }), /option output: cannot open "\/nonexistent-dir\/blocks\.log" for appending: ENOENT/);
+});
+
 test('a second watch() on the same thread fails clearly; after stop() it works again', () => {
   const first = watch({ thresholdMs: 1000 });
   try {
