@@ -38,6 +38,8 @@ export interface NativeBinding {
   stop(): void;
   takeReports(finishActive: boolean): { reports: RawReport[]; dropped: number };
   isWatching(): boolean;
+  /** Brackets blockbuster's own work on this thread: it is never reported as a block. */
+  ownWork(on: boolean): void;
 }
 
 type NodeGypBuild = (dir: string) => unknown;

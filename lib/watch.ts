@@ -133,6 +133,7 @@ export function watch(options?: WatchOptions): Watcher {
 
   const deliver = (raw: RawReport, atExit: boolean): void => {
     let built: ReturnType<typeof buildReport>;
+    binding.ownWork(true);
     try {
       built = buildReport(raw, resolved.thresholdMs);
     } catch (buildError) {
@@ -140,6 +141,8 @@ export function watch(options?: WatchOptions): Watcher {
       if (resolved.mode === 'strict') throw buildError;
       sink.writeLine(`blockbuster: could not build the report of a ${Math.round(raw.durationMs)} ms block: ${String(buildError)}`);
       return;
+    } finally {
+      binding.ownWork(false);
     }
     const { error, codeFrame } = built;
     if (resolved.onBlock) {

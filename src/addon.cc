@@ -168,6 +168,13 @@ Napi::Value TakeReports(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// ownWork(on): brackets blockbuster's own report building on the watched thread.
+Napi::Value OwnWork(const Napi::CallbackInfo& info) {
+  EnvState* state = State(info.Env());
+  if (state->watchdog != nullptr) state->watchdog->SetOwnWork(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
 Napi::Value IsWatching(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), State(info.Env())->watchdog != nullptr);
 }
@@ -178,6 +185,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stop", Napi::Function::New(env, Stop, "stop"));
   exports.Set("takeReports", Napi::Function::New(env, TakeReports, "takeReports"));
   exports.Set("isWatching", Napi::Function::New(env, IsWatching, "isWatching"));
+  exports.Set("ownWork", Napi::Function::New(env, OwnWork, "ownWork"));
   return exports;
 }
 

@@ -65,16 +65,19 @@ void LoopProbe::Close(void (*on_closed)(void*), void* arg) {
 }
 
 void LoopProbe::OnPrepare(uv_prepare_t* handle) {
-  auto* self = static_cast<LoopProbe*>(handle->data);
-  uint64_t seq = self->seq_.load(std::memory_order_relaxed);
-  self->seq_.store(seq + 1, std::memory_order_relaxed);
+  static_cast<LoopProbe*>(handle->data)->MarkProgress();
+}
+
+void LoopProbe::MarkProgress() {
+  uint64_t seq = seq_.load(std::memory_order_relaxed);
+  seq_.store(seq + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
-  self->prepare_ns_.store(uv_hrtime(), std::memory_order_relaxed);
-  self->idle_at_prepare_ns_.store(uv_metrics_idle_time(self->loop_), std::memory_order_relaxed);
-  self->seq_.store(seq + 2, std::memory_order_release);
+  prepare_ns_.store(uv_hrtime(), std::memory_order_relaxed);
+  idle_at_prepare_ns_.store(uv_metrics_idle_time(loop_), std::memory_order_relaxed);
+  seq_.store(seq + 2, std::memory_order_release);
   // seq_cst pairs with the watchdog's "block active" store: one of the two sees the other.
-  self->iterations_.fetch_add(1, std::memory_order_seq_cst);
-  self->on_prepare_(self->data_);
+  iterations_.fetch_add(1, std::memory_order_seq_cst);
+  on_prepare_(data_);
 }
 
 LoopProbe::Reading LoopProbe::Read() const {

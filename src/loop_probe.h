@@ -35,6 +35,9 @@ class LoopProbe {
   // after this object is gone.
   void Close(void (*on_closed)(void* arg), void* arg);
 
+  // Main thread: what the prepare handle does each iteration, for progress made elsewhere.
+  void MarkProgress();
+
   Reading Read() const;
   uint64_t Iterations() const { return iterations_.load(std::memory_order_seq_cst); }
   // True while the loop thread sits in poll (idle time grows between two reads).

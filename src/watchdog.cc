@@ -160,10 +160,20 @@ void Watchdog::WriteUntaken() {
   }
 }
 
+void Watchdog::SetOwnWork(bool on) {
+  if (on) probe_->MarkProgress();
+  own_work_.store(on, std::memory_order_release);
+  if (!on) probe_->MarkProgress();
+}
+
 void Watchdog::Run() {
   bool loop_just_woke = false;
   while (!stopping_.load(std::memory_order_acquire)) {
     LoopProbe::Reading reading = probe_->Read();
+    if (reading.busy_ns >= options_.threshold_ns && own_work_.load(std::memory_order_acquire)) {
+      tracker_->waker.Wait(static_cast<int64_t>(options_.threshold_ns), -1);
+      continue;
+    }
     if (reading.busy_ns >= options_.threshold_ns) {
       uint64_t start = reading.now_ns - reading.busy_ns;
       tracker_->Begin(start, reading.now_ns, gc_clock_at_prepare_.load(std::memory_order_relaxed));

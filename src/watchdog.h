@@ -73,6 +73,8 @@ class Watchdog {
   std::vector<BlockReport> TakeReports(bool finish_active, uint64_t* dropped);
   // Main thread: reports nobody took, written by the native side so none is lost at exit.
   void WriteUntaken();
+  // Main thread: blockbuster's own report building is progress, never a block of the user's.
+  void SetOwnWork(bool on);
 
  private:
   static void OnPrepare(void* self);
@@ -91,6 +93,7 @@ class Watchdog {
   std::atomic<bool> stopping_{false};
   // True while the thread sleeps on the loop's fd: the loop's check phase must wake it then.
   std::atomic<bool> parked_{false};
+  std::atomic<bool> own_work_{false};
   std::thread thread_;
 };
 

@@ -5,10 +5,10 @@ const path = require('node:path');
 const FIXTURES = path.join(__dirname, 'fixtures');
 
 /** Runs a fixture in a real child process; resolves with its exit, output and parsed JSON lines. */
-function runFixture(file, args = [], { timeoutMs = 30_000, env, onStderr } = {}) {
+function runFixture(file, args = [], { timeoutMs = 30_000, env, onStderr, nodeArgs = [] } = {}) {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [path.join(FIXTURES, file), ...args.map(String)], {
+    const child = spawn(process.execPath, [...nodeArgs, path.join(FIXTURES, file), ...args.map(String)], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -96,6 +96,16 @@ test('Atomics.wait: atomics-wait state', async () => {
   assert.equal(report.blockingCall, 'Atomics.wait');
 });
 
+test('back-to-back full GCs: gc state; blockbuster never reports its own report building', async () => {
+  const { reports, code } = await runFixture(FIXTURE, ['gc', 10], { nodeArgs: ['--expose-gc'] });
+  assert.equal(code, 0);
+  const report = only(reports, 'collect');
+  assert.equal(report.state, 'gc');
+  assert.ok(report.gcMs >= report.durationMs / 2, `gc ${report.gcMs} of ${report.durationMs}`);
+  // With a large live heap every allocation is slow; the reports themselves must not show up.
+  assert.equal(reports.length, 1, JSON.stringify(reports.map((r) => r.message)));
+});
+
 test('a block inside an HTTP request handler names the handler chain', async () => {
   const { reports, code } = await runFixture(FIXTURE, ['http', 20]);
   assert.equal(code, 0);
