@@ -61,8 +61,7 @@ const TOOLS = {
   // Diagnostic only: watch() loaded from dist/watch.js, without the package entry (which also loads
   // the rule set and, through it, node:crypto, node:zlib and node:child_process).
   'bb-watch-direct': {
-    label: 'blockbuster watch() via dist/watch.js (diagnostic)',
-    hidden: true,
+    label: 'blockbuster watch() loaded from dist/watch.js, without the rule set (diagnostic)',
     install(onReport) {
       const { watch } = require(path.join(ROOT, 'dist', 'watch.js'));
       const w = watch({
