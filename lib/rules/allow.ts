@@ -24,8 +24,13 @@ function fileMatches(file: string, pattern: string): boolean {
   return file === pattern || file.endsWith(anchored);
 }
 
-/** The allow-list of one rule, indexed so that a stack walk costs a map lookup or two per frame. */
+/**
+ * The allow-list of one rule, indexed so that a stack walk costs a map lookup or two per frame.
+ * Entries shared by every rule (the default allowances) live once, in `base`.
+ */
 export class AllowList {
+  constructor(private readonly base?: AllowList) {}
+
   private readonly list: CanBlockIn[] = [];
   private readonly byFunction = new Map<string, string[]>();
   private readonly anyFunction: string[] = [];
@@ -33,7 +38,7 @@ export class AllowList {
   private readonly anyFunctionVerdicts = new Map<string, boolean>();
 
   get entries(): readonly CanBlockIn[] {
-    return this.list;
+    return this.base === undefined ? this.list : [...this.base.entries, ...this.list];
   }
 
   add(entry: CanBlockIn): void {
@@ -54,6 +59,10 @@ export class AllowList {
   /** True when a frame of `functionName` in script `file` allows blocking. */
   matches(rawFile: string, functionName: string): boolean {
     if (rawFile === '') return false;
+    return this.matchesOwn(rawFile, functionName) || (this.base?.matchesOwn(rawFile, functionName) ?? false);
+  }
+
+  private matchesOwn(rawFile: string, functionName: string): boolean {
     if (this.byFunction.size !== 0 && functionName !== '') {
       const file = toSlashes(rawFile);
       if (this.matchesName(file, functionName)) return true;

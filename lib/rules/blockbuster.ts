@@ -19,6 +19,17 @@ const FIRST_PASS_FRAMES = 4;
 const MAX_FRAMES = 100;
 const neverCanBlock: CanBlockPredicate = () => false;
 
+let defaults: AllowList | undefined;
+
+// The default allowances, built once and shared by every rule of every instance.
+function defaultAllowList(): AllowList {
+  if (defaults === undefined) {
+    defaults = new AllowList();
+    for (const allowance of DEFAULT_ALLOWANCES) for (const entry of allowance.entries) defaults.add(entry);
+  }
+  return defaults;
+}
+
 // Lets BlockBuster wrap many rules and refresh ESM exports once, without making wrapping public.
 let patchRule: (rule: BlockBusterFunction, on: boolean) => void;
 
@@ -34,7 +45,7 @@ export class BlockBusterFunction {
   readonly canBlockPredicate: CanBlockPredicate;
   readonly #owner: Record<string, unknown>;
   readonly #key: string;
-  readonly #allowList = new AllowList();
+  readonly #allowList = new AllowList(defaultAllowList());
   readonly #scope: ModuleScope;
   #original: AnyFunction | undefined;
   #wrapper: AnyFunction | undefined;
@@ -46,7 +57,6 @@ export class BlockBusterFunction {
     this.#owner = spec.owner as Record<string, unknown>;
     this.#key = spec.key;
     this.#scope = scope;
-    for (const allowance of DEFAULT_ALLOWANCES) for (const entry of allowance.entries) this.#allowList.add(entry);
   }
 
   /** Whether the function is currently replaced by its checking wrapper. */

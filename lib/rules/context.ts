@@ -1,11 +1,11 @@
 import { executionAsyncId } from 'node:async_hooks';
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread } from './builtins';
 
 /**
  * Async id under which the entry script runs synchronously: 1 on the main thread (the bootstrap
  * context); a worker runs its script inside the message that delivers it, on its first resource (2).
  */
-const STARTUP_ASYNC_ID = isMainThread ? 1 : 2;
+let startupAsyncId: number | undefined;
 
 // `_exiting` is set by Node before 'exit' listeners run; the loop is over by then.
 const proc = process as NodeJS.Process & { _exiting?: boolean };
@@ -44,5 +44,6 @@ export function skipping<T>(fn: () => T): T {
  * continuation, test body and worker callback; false during start-up and in 'exit' listeners.
  */
 export function isLoopRunning(): boolean {
-  return executionAsyncId() !== STARTUP_ASYNC_ID && proc._exiting !== true;
+  startupAsyncId ??= isMainThread() ? 1 : 2;
+  return executionAsyncId() !== startupAsyncId && proc._exiting !== true;
 }

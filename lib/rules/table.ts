@@ -1,11 +1,7 @@
-import { isatty } from 'node:tty';
-import { isMainThread } from 'node:worker_threads';
-// `import x = require()` binds the module objects themselves (a namespace import would copy them).
-import childProcess = require('node:child_process');
-import crypto = require('node:crypto');
+// `import x = require()` binds the module object itself (a namespace import would copy it).
 import fs = require('node:fs');
-import zlib = require('node:zlib');
 import { ANY_FUNCTION, type CanBlockIn } from './allow';
+import { isatty, isMainThread, ruleModules } from './builtins';
 
 /** Called with the blocking call's `this` and arguments; `true` lets this call block. */
 export type CanBlockPredicate = (...args: unknown[]) => boolean;
@@ -28,7 +24,7 @@ export interface Allowance {
 const isConsoleFd: CanBlockPredicate = (fd) => fd === 1 || fd === 2 || (typeof fd === 'number' && isatty(fd));
 
 // Workers may block their own thread; a zero timeout only polls.
-const atomicsWaitCanBlock: CanBlockPredicate = (...args) => !isMainThread || args[3] === 0;
+const atomicsWaitCanBlock: CanBlockPredicate = (...args) => !isMainThread() || args[3] === 0;
 
 const anywhereIn = (...dirs: string[]): CanBlockIn[] => dirs.map((file) => ({ file, functions: [ANY_FUNCTION] }));
 
@@ -77,6 +73,7 @@ function syncFunctionsOf(moduleObject: object): string[] {
 
 /** The default rule table, enumerated from the running Node. */
 export function defaultRules(): RuleSpec[] {
+  const { childProcess, crypto, zlib } = ruleModules();
   const rules: RuleSpec[] = [];
   for (const key of syncFunctionsOf(fs)) {
     const console = key === 'writeSync' || key === 'fsyncSync';
