@@ -1,6 +1,7 @@
 // Where diagnostics go: a rate-limited, synchronous line writer (stderr, an fd or a file).
 import * as fs from 'node:fs';
 import type { BlockingError } from './blocking-error';
+import { codeFrame } from './source-map';
 
 const writeSync = fs.writeSync;
 const openSync = fs.openSync;
@@ -41,7 +42,7 @@ export class ReportSink {
     }
   }
 
-  write(error: BlockingError, codeFrame: string | undefined, now = Date.now()): boolean {
+  write(error: BlockingError, now = Date.now()): boolean {
     while (this.sentAt.length > 0 && now - this.sentAt[0] >= WINDOW_MS) this.sentAt.shift();
     if (this.sentAt.length >= this.limit) {
       this.suppressed++;
@@ -50,7 +51,7 @@ export class ReportSink {
     this.sentAt.push(now);
     const suppressed = this.suppressed;
     this.suppressed = 0;
-    this.writeLine(this.format === 'json' ? this.json(error, suppressed) : this.text(error, codeFrame, suppressed));
+    this.writeLine(this.format === 'json' ? this.json(error, suppressed) : this.text(error, suppressed));
     return true;
   }
 
@@ -75,10 +76,12 @@ export class ReportSink {
     }
   }
 
-  private text(error: BlockingError, codeFrame: string | undefined, suppressed: number): string {
+  private text(error: BlockingError, suppressed: number): string {
     const lines = [`blockbuster: ${error.message} [state=${error.state}, threshold=${error.thresholdMs} ms]`];
     if (suppressed > 0) lines[0] += ` (${suppressed} earlier blocks not reported: rate limit)`;
-    if (codeFrame) lines.push(codeFrame);
+    // Read only for lines a human will see: onBlock and JSON output never pay for it.
+    const code = error.culprit && codeFrame(error.culprit);
+    if (code) lines.push(code);
     lines.push(...(error.stack ?? '').split('\n').slice(1, 9));
     return lines.join('\n');
   }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { BlockingError, formatFrame, isUserFrame } from './blocking-error';
 import type { BlockState, StackFrame } from './blocking-error';
 import type { RawReport } from './binding';
-import { codeFrame, linesOf, mapFrame, toPath } from './source-map';
+import { linesOf, mapFrame, toPath } from './source-map';
 
 // The interrupt runs within microseconds while JS executes; later means the thread sat in C++.
 const NATIVE_CAPTURE_DELAY_MS = 3;
@@ -87,19 +87,14 @@ function describe(durationMs: number, blockingCall: string | undefined, culprit:
   return text;
 }
 
-export interface BuiltReport {
-  error: BlockingError;
-  codeFrame: string | undefined;
-}
-
-export function buildReport(raw: RawReport, thresholdMs: number): BuiltReport {
+export function buildReport(raw: RawReport, thresholdMs: number): BlockingError {
   const frames = raw.frames.map(mapFrame);
   const culpritIndex = frames.findIndex(isUserFrame);
   const culprit = culpritIndex >= 0 ? frames[culpritIndex] : undefined;
   let blockingCall = culprit ? findBlockingCall(frames, culpritIndex) : undefined;
   if (raw.inAtomicsWait) blockingCall = 'Atomics.wait';
   const state = decideState(raw, blockingCall);
-  const error = new BlockingError({
+  return new BlockingError({
     source: 'watchdog',
     message: describe(raw.durationMs, blockingCall, culprit, state),
     frames,
@@ -111,5 +106,4 @@ export function buildReport(raw: RawReport, thresholdMs: number): BuiltReport {
     captureDelayMs: raw.captureDelayMs,
     gcMs: raw.gcMs,
   });
-  return { error, codeFrame: culprit ? codeFrame(culprit) : undefined };
 }

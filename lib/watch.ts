@@ -5,6 +5,7 @@ import type { BlockingError } from './blocking-error';
 import { ReportSink, isValidFd } from './output';
 import type { OutputFormat } from './output';
 import { buildReport } from './report';
+import { codeFrame } from './source-map';
 
 export type WatchMode = 'diagnostics' | 'strict';
 
@@ -132,10 +133,10 @@ export function watch(options?: WatchOptions): Watcher {
   let active = true;
 
   const deliver = (raw: RawReport, atExit: boolean): void => {
-    let built: ReturnType<typeof buildReport>;
+    let error: BlockingError;
     binding.ownWork(true);
     try {
-      built = buildReport(raw, resolved.thresholdMs);
+      error = buildReport(raw, resolved.thresholdMs);
     } catch (buildError) {
       // Diagnostics never throw into the host; strict mode surfaces the bug.
       if (resolved.mode === 'strict') throw buildError;
@@ -144,7 +145,6 @@ export function watch(options?: WatchOptions): Watcher {
     } finally {
       binding.ownWork(false);
     }
-    const { error, codeFrame } = built;
     if (resolved.onBlock) {
       try {
         resolved.onBlock(error);
@@ -153,11 +153,12 @@ export function watch(options?: WatchOptions): Watcher {
         sink.writeLine(`blockbuster: onBlock threw: ${String(callbackError)}`);
       }
     } else if (resolved.mode === 'diagnostics') {
-      sink.write(error, codeFrame);
+      sink.write(error);
     }
     if (resolved.mode !== 'strict') return;
     if (atExit) {
-      sink.writeLine(`${error.stack}${codeFrame ? `\n${codeFrame}` : ''}`);
+      const code = error.culprit && codeFrame(error.culprit);
+      sink.writeLine(`${error.stack}${code ? `\n${code}` : ''}`);
       process.exitCode = 1;
     } else {
       // Thrown outside any callback of ours: the host sees an uncaught BlockingError.
