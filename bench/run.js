@@ -15,7 +15,7 @@
 // (default 12), BENCH_LOAD_GROUPS (default 3), BENCH_SLICE (s of load per slice, default 0.5), BENCH_WARMUP (s, default 2),
 // BENCH_CONNECTIONS (default 32), BENCH_TOOLS (comma list), BENCH_SKIP (comma list of phases:
 // idle,load,rss,detect,rules,iter), BENCH_RSS_REQUESTS (default 20000), BENCH_LOAD_BUDGET (s for
-// the load phase, default 240: fewer cycles on a slow machine).
+// the load phase, default 200: fewer cycles on a slow machine).
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -27,7 +27,7 @@ const LOAD_CYCLES = Number(process.env.BENCH_LOAD_CYCLES || 12);
 const SLICE_S = Number(process.env.BENCH_SLICE || 0.5);
 const LOAD_GROUPS = Number(process.env.BENCH_LOAD_GROUPS || 3);
 const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS || 20000);
-const LOAD_BUDGET_S = Number(process.env.BENCH_LOAD_BUDGET || 240);
+const LOAD_BUDGET_S = Number(process.env.BENCH_LOAD_BUDGET || 200);
 const WARMUP = Number(process.env.BENCH_WARMUP || 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 32);
 const IDLE_SETTLE_MS = 2000;
