@@ -55,6 +55,15 @@ function safeExports(moduleName: string): Record<string, unknown> | undefined {
   }
 }
 
+// blockbuster's own files (compiled, and their sources via source maps) are never the culprit.
+const OWN_DIRS = ['dist', 'lib'].map((dir) => path.join(__dirname, '..', dir) + path.sep);
+
+function isCulpritCandidate(frame: StackFrame): boolean {
+  if (!isUserFrame(frame)) return false;
+  const file = toPath(frame.file) ?? frame.file;
+  return !OWN_DIRS.some((dir) => file.startsWith(dir));
+}
+
 function decideState(raw: RawReport, blockingCall: string | undefined): BlockState {
   if (raw.inAtomicsWait) return 'atomics-wait';
   if (raw.gcMs >= raw.durationMs / 2) return 'gc';
@@ -89,7 +98,7 @@ function describe(durationMs: number, blockingCall: string | undefined, culprit:
 
 export function buildReport(raw: RawReport, thresholdMs: number): BlockingError {
   const frames = raw.frames.map(mapFrame);
-  const culpritIndex = frames.findIndex(isUserFrame);
+  const culpritIndex = frames.findIndex(isCulpritCandidate);
   const culprit = culpritIndex >= 0 ? frames[culpritIndex] : undefined;
   let blockingCall = culprit ? findBlockingCall(frames, culpritIndex) : undefined;
   if (raw.inAtomicsWait) blockingCall = 'Atomics.wait';

@@ -132,19 +132,7 @@ export function watch(options?: WatchOptions): Watcher {
   }
   let active = true;
 
-  const deliver = (raw: RawReport, atExit: boolean): void => {
-    let error: BlockingError;
-    binding.ownWork(true);
-    try {
-      error = buildReport(raw, resolved.thresholdMs);
-    } catch (buildError) {
-      // Diagnostics never throw into the host; strict mode surfaces the bug.
-      if (resolved.mode === 'strict') throw buildError;
-      sink.writeLine(`blockbuster: could not build the report of a ${Math.round(raw.durationMs)} ms block: ${String(buildError)}`);
-      return;
-    } finally {
-      binding.ownWork(false);
-    }
+  const deliver = (error: BlockingError, atExit: boolean): void => {
     if (resolved.onBlock) {
       try {
         resolved.onBlock(error);
@@ -168,10 +156,31 @@ export function watch(options?: WatchOptions): Watcher {
     }
   };
 
+  // Taking and building reports is blockbuster's own work: the watchdog never reports it.
+  const build = (finishActive: boolean): BlockingError[] => {
+    binding.ownWork(true);
+    try {
+      const { reports, dropped } = binding.takeReports(finishActive);
+      if (dropped > 0) sink.writeLine(`blockbuster: ${dropped} blocks were not reported (report queue full)`);
+      return reports.flatMap((raw) => buildOrSay(raw));
+    } finally {
+      binding.ownWork(false);
+    }
+  };
+
+  const buildOrSay = (raw: RawReport): BlockingError[] => {
+    try {
+      return [buildReport(raw, resolved.thresholdMs)];
+    } catch (buildError) {
+      // Diagnostics never throw into the host; strict mode surfaces the bug.
+      if (resolved.mode === 'strict') throw buildError;
+      sink.writeLine(`blockbuster: could not build the report of a ${Math.round(raw.durationMs)} ms block: ${String(buildError)}`);
+      return [];
+    }
+  };
+
   const drain = (finishActive: boolean, atExit: boolean): void => {
-    const { reports, dropped } = binding.takeReports(finishActive);
-    if (dropped > 0) sink.writeLine(`blockbuster: ${dropped} blocks were not reported (report queue full)`);
-    for (const raw of reports) deliver(raw, atExit);
+    for (const error of build(finishActive)) deliver(error, atExit);
   };
 
   const onExit = (): void => {
@@ -199,11 +208,10 @@ export function watch(options?: WatchOptions): Watcher {
     if (!active) return;
     active = false;
     process.removeListener('exit', onExit);
-    const { reports, dropped } = binding.takeReports(true);
+    const errors = build(true);
     binding.stop();
-    if (dropped > 0) sink.writeLine(`blockbuster: ${dropped} blocks were not reported (report queue full)`);
     try {
-      for (const raw of reports) deliver(raw, false);
+      for (const error of errors) deliver(error, false);
     } finally {
       sink.close();
     }
