@@ -1,5 +1,6 @@
 #include "watchdog.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -167,6 +168,10 @@ void Watchdog::SetOwnWork(bool on) {
 }
 
 void Watchdog::Run() {
+#if defined(__linux__)
+  // Operators see the thread by name in top -H, gdb and /proc.
+  pthread_setname_np(pthread_self(), "blockbuster");
+#endif
   bool loop_just_woke = false;
   while (!stopping_.load(std::memory_order_acquire)) {
     LoopProbe::Reading reading = probe_->Read();
