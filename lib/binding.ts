@@ -18,9 +18,7 @@ export interface RawReport {
   /** GC time between the stack request and the capture: GC holds interrupts back too. */
   captureGcMs: number;
   gcMs: number;
-  inGcAtDetection: boolean;
   inAtomicsWait: boolean;
-  hangReported: boolean;
   frames: RawFrame[];
 }
 

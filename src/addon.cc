@@ -142,9 +142,7 @@ Napi::Object ReportToJs(Napi::Env env, const BlockReport& report) {
               : Napi::Number::New(env, NsToMs(report.captured_ns - report.requested_ns)));
   out.Set("captureGcMs", NsToMs(report.capture_gc_ns));
   out.Set("gcMs", NsToMs(report.gc_ns));
-  out.Set("inGcAtDetection", report.in_gc_at_detection);
   out.Set("inAtomicsWait", report.in_atomics_wait);
-  out.Set("hangReported", report.hang_reported);
   Napi::Array frames = Napi::Array::New(env, report.frames.size());
   for (size_t i = 0; i < report.frames.size(); i++) frames.Set(i, FrameToJs(env, report.frames[i]));
   out.Set("frames", frames);

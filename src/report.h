@@ -26,9 +26,7 @@ struct BlockReport {
   uint64_t end_ns = 0;          // when the loop made progress again
   uint64_t gc_ns = 0;           // GC time inside the block
   uint64_t gc_at_start_ns = 0;  // GC clock at block start, to compute gc_ns
-  bool in_gc_at_detection = false;
   bool in_atomics_wait = false;
-  bool hang_reported = false;  // the native side already wrote a line for it
   std::vector<Frame> frames;
 };
 

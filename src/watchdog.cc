@@ -37,7 +37,6 @@ void BlockTracker::Begin(uint64_t start_ns, uint64_t detected_ns, uint64_t gc_cl
   current_.start_ns = start_ns;
   current_.detected_ns = detected_ns;
   current_.gc_at_start_ns = gc_clock_at_start;
-  current_.in_gc_at_detection = signals.gc_started_ns.load(std::memory_order_acquire) != 0;
   current_.in_atomics_wait = signals.in_atomics_wait.load(std::memory_order_acquire);
   active.store(true, std::memory_order_seq_cst);
 }
@@ -81,11 +80,6 @@ bool BlockTracker::ActiveCopy(BlockReport* out) const {
   if (!active.load(std::memory_order_relaxed)) return false;
   *out = current_;
   return true;
-}
-
-void BlockTracker::MarkHangReported(uint64_t id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (current_.id == id) current_.hang_reported = true;
 }
 
 std::vector<BlockReport> BlockTracker::TakeReady(uint64_t* dropped) {
@@ -242,7 +236,6 @@ void Watchdog::WatchBlock(uint64_t start_ns) {
     }
     if (options_.hang_report_ns > 0 && !hang_written && now >= start_ns + options_.hang_report_ns) {
       WriteLine(block, now, "still blocked");
-      tracker_->MarkHangReported(id);
       hang_written = true;
     }
   }

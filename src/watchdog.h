@@ -40,7 +40,6 @@ class BlockTracker {
   // Main thread (V8 interrupt). Stores the frames if block `id` is still going on.
   void Capture(uint64_t id, std::vector<Frame>&& frames);
   bool ActiveCopy(BlockReport* out) const;
-  void MarkHangReported(uint64_t id);
   std::vector<BlockReport> TakeReady(uint64_t* dropped);
 
   std::atomic<bool> active{false};
