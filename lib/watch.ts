@@ -188,20 +188,23 @@ export function watch(options?: WatchOptions): Watcher {
     stop();
   };
 
-  binding.start(
-    {
-      thresholdMs: resolved.thresholdMs,
-      hangReportMs: resolved.hangReportMs,
-      abortAfterMs: resolved.hangMs === Infinity ? 0 : resolved.hangMs,
-      outputFd: sink.fd,
-      maxFrames: 64,
-      json: resolved.format === 'json',
-    },
+  const startOptions = {
+    thresholdMs: resolved.thresholdMs,
+    hangReportMs: resolved.hangReportMs,
+    abortAfterMs: resolved.hangMs === Infinity ? 0 : resolved.hangMs,
+    outputFd: sink.fd,
+    maxFrames: 64,
+    json: resolved.format === 'json',
+  };
+  try {
     // A call queued before stop() may arrive after it, even after a new watch(): not ours then.
-    () => {
+    binding.start(startOptions, () => {
       if (active) drain(false, false);
-    },
-  );
+    });
+  } catch (error) {
+    sink.close();
+    throw error;
+  }
   process.on('exit', onExit);
 
   function stop(): void {
