@@ -12,6 +12,17 @@ const ROOT = path.join(__dirname, '..');
 
 const now = () => performance.timeOrigin + performance.now();
 
+/** watch() at the bench threshold, its reports normalised for the bench. */
+function startWatch(watch, tool, onReport) {
+  return watch({
+    thresholdMs: THRESHOLD_MS,
+    mode: 'diagnostics',
+    onBlock(err) {
+      onReport({ tool, firedAt: now(), frames: err.frames ? [...err.frames] : null, extra: bbExtra(err) });
+    },
+  });
+}
+
 function loadBlockbuster() {
   // Resolved lazily: teammates rebuild dist/ while the bench is being written.
   return require(path.join(ROOT, 'dist'));
@@ -47,30 +58,18 @@ const TOOLS = {
     },
     install(onReport) {
       const { watch } = loadBlockbuster();
-      const w = watch({
-        thresholdMs: THRESHOLD_MS,
-        mode: 'diagnostics',
-        onBlock(err) {
-          onReport({ tool: 'bb-watch', firedAt: now(), frames: err.frames ? [...err.frames] : null, extra: bbExtra(err) });
-        },
-      });
+      const w = startWatch(watch, 'bb-watch', onReport);
       return { stop: () => w.stop() };
     },
   },
 
   // Diagnostic only: watch() loaded from dist/watch.js, without the package entry (which also loads
-  // the rule set and, through it, node:crypto, node:zlib and node:child_process).
+  // the rule set's modules; the builtins they wrap load on first use).
   'bb-watch-direct': {
     label: 'blockbuster watch() loaded from dist/watch.js, without the rule set (diagnostic)',
     install(onReport) {
       const { watch } = require(path.join(ROOT, 'dist', 'watch.js'));
-      const w = watch({
-        thresholdMs: THRESHOLD_MS,
-        mode: 'diagnostics',
-        onBlock(err) {
-          onReport({ tool: 'bb-watch-direct', firedAt: now(), frames: err.frames ? [...err.frames] : null, extra: bbExtra(err) });
-        },
-      });
+      const w = startWatch(watch, 'bb-watch-direct', onReport);
       return { stop: () => w.stop() };
     },
   },
@@ -85,13 +84,7 @@ const TOOLS = {
       const { watch, BlockBuster } = loadBlockbuster();
       const bb = new BlockBuster();
       const deactivate = activateRules(bb);
-      const w = watch({
-        thresholdMs: THRESHOLD_MS,
-        mode: 'diagnostics',
-        onBlock(err) {
-          onReport({ tool: 'bb-watch+rules', firedAt: now(), frames: err.frames ? [...err.frames] : null, extra: bbExtra(err) });
-        },
-      });
+      const w = startWatch(watch, 'bb-watch+rules', onReport);
       return {
         stop() {
           w.stop();
