@@ -91,6 +91,7 @@ export class BlockBusterFunction {
   readonly #allowList = new AllowList(defaultAllowList());
   readonly #scope: ModuleScope;
   #original: AnyFunction | undefined;
+  #readOnly = false;
   #wrapper: AnyFunction | undefined;
 
   /** @internal Built by BlockBuster from the rule table; a reporter means report mode. */
@@ -151,16 +152,24 @@ export class BlockBusterFunction {
     const original = this.#owner[this.#key];
     if (typeof original !== 'function') throw new TypeError(`${this.fullName} is not a function`);
     const wrapper = this.#makeWrapper(original as AnyFunction);
-    this.#owner[this.#key] = wrapper;
+    const descriptor = Object.getOwnPropertyDescriptor(this.#owner, this.#key);
+    // Node 26 exports some functions read-only but configurable (zlib.createZipArchiveSync): redefine those.
+    const readOnly = descriptor !== undefined && descriptor.writable === false && descriptor.configurable === true;
+    if (readOnly) Object.defineProperty(this.#owner, this.#key, { ...descriptor, value: wrapper });
+    else this.#owner[this.#key] = wrapper;
     if (this.#owner[this.#key] !== wrapper) throw new Error(`${this.fullName} could not be replaced`);
     this.#original = original as AnyFunction;
+    this.#readOnly = readOnly;
     this.#wrapper = wrapper;
   }
 
   #unwrap(): void {
     if (this.#wrapper === undefined) return;
     // Someone wrapped ours meanwhile: leave theirs in place; ours passes calls through once inactive.
-    if (this.#owner[this.#key] === this.#wrapper) this.#owner[this.#key] = this.#original;
+    if (this.#owner[this.#key] === this.#wrapper) {
+      if (this.#readOnly) Object.defineProperty(this.#owner, this.#key, { value: this.#original });
+      else this.#owner[this.#key] = this.#original;
+    }
     this.#wrapper = undefined;
     this.#original = undefined;
   }

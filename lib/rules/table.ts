@@ -47,7 +47,7 @@ export const DEFAULT_ALLOWANCES: readonly Allowance[] = [
     tool: "Node's CommonJS loader (require, JSON, addons, symlink resolution)",
     entries: [
       { file: 'node:internal/modules/cjs/loader', functions: ['loadSource', 'Module._extensions..json', 'Module._extensions..node'] },
-      { file: 'node:internal/modules/helpers', functions: ['toRealPath'] },
+      { file: 'node:internal/modules/helpers', functions: ['toRealPath', 'realpathSync'] },
     ],
   },
   {

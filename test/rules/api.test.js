@@ -90,7 +90,15 @@ test('a single rule activates and deactivates on its own', () => {
 test('activation is transactional: one function that cannot be wrapped undoes the others', (t) => {
   const before = new Map(originals());
   const descriptor = Object.getOwnPropertyDescriptor(crypto, 'checkPrimeSync');
-  Object.defineProperty(crypto, 'checkPrimeSync', { ...descriptor, writable: false });
+  // A setter that refuses: assignment fails, and the property is not a read-only one to redefine.
+  Object.defineProperty(crypto, 'checkPrimeSync', {
+    configurable: true,
+    enumerable: true,
+    get: () => descriptor.value,
+    set() {
+      throw new TypeError('checkPrimeSync cannot be replaced in this test');
+    },
+  });
   t.after(() => Object.defineProperty(crypto, 'checkPrimeSync', descriptor));
   const bb = new BlockBuster();
   assert.throws(() => bb.activate(), TypeError);
