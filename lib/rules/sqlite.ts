@@ -3,7 +3,7 @@ import { isBuiltin } from 'node:module';
 
 /** The parts of `node:sqlite` the rules need (typed here: @types/node 20 has no node:sqlite). */
 interface SqliteModule {
-  readonly DatabaseSync: new (location: string, options?: { open?: boolean }) => { createTagStore?: () => object; close(): void };
+  readonly DatabaseSync: { readonly prototype: object };
   readonly StatementSync: { readonly prototype: object };
 }
 
@@ -53,32 +53,14 @@ export function sqliteModule(): SqliteModule | undefined {
   }
 }
 
-let tagStorePrototype: object | null | undefined;
-
-// SQLTagStore (db.createTagStore(), Node 24+) runs statements in C++, past StatementSync's methods;
-// its class is not exported, so a throwaway in-memory database hands us its prototype once.
-function tagStorePrototypeOf(sqlite: SqliteModule): object | null {
-  if (tagStorePrototype === undefined) {
-    tagStorePrototype = null;
-    const db = new sqlite.DatabaseSync(':memory:');
-    try {
-      if (typeof db.createTagStore === 'function') tagStorePrototype = Object.getPrototypeOf(db.createTagStore()) as object;
-    } finally {
-      db.close();
-    }
-  }
-  return tagStorePrototype;
-}
-
 /** The classes and methods to wrap, for the running Node; empty when node:sqlite is not used. */
 export function sqliteTargets(): SqliteTarget[] {
   const sqlite = sqliteModule();
   if (sqlite === undefined) return [];
-  const targets: SqliteTarget[] = [
+  // Not wrapped: db.createTagStore() (Node 24+) runs its statements in C++ and gives every store
+  // its own method objects, so there is no shared function to replace.
+  return [
     { label: 'DatabaseSync', prototype: sqlite.DatabaseSync.prototype, methods: DATABASE_METHODS },
     { label: 'StatementSync', prototype: sqlite.StatementSync.prototype, methods: STATEMENT_METHODS },
   ];
-  const tagStore = tagStorePrototypeOf(sqlite);
-  if (tagStore !== null) targets.push({ label: 'SQLTagStore', prototype: tagStore, methods: STATEMENT_METHODS });
-  return targets;
 }
