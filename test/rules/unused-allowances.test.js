@@ -1,0 +1,53 @@
+'use strict';
+// unusedAllowances() and warnUnused in real processes: which canBlockIn entries never fired.
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { runFixture, FIXTURES } = require('./helpers');
+
+const fixture = path.join(FIXTURES, 'unused-allowances.js');
+const NEVER_CALLED = { rule: 'fs.statSync', file: fixture, functions: ['neverCalled'] };
+const NO_SUCH_FILE = { rule: 'fs.statSync', file: 'no/such/file.js', functions: ['*'] };
+const OPEN_LATER = { rule: 'fs.openSync', file: 'src/never.js', functions: ['openLater'] };
+
+/** stderr split at the fixture's markers: lines written at the first and at the second deactivate(). */
+function sections(stderr) {
+  const [, first = '', second = ''] = stderr.split(/^--- (?:first|second) deactivate\n/m);
+  return [first, second].map((text) => text.split('\n').filter(Boolean));
+}
+
+function assertUsage(report) {
+  assert.deepEqual(report.calls, ['ran', 'ran', 'ran'], 'every allowed call ran');
+  // usedFn let statSync and readFileSync through; '*' and the obj.method name were used too.
+  assert.deepEqual(report.beforeDeactivate, [NEVER_CALLED, NO_SUCH_FILE]);
+  assert.deepEqual(report.afterSecondCycle, [OPEN_LATER, NEVER_CALLED, NO_SUCH_FILE]);
+}
+
+test('warnUnused (text): one line per unused allowance at deactivate(), each written once per instance', () => {
+  const { report, status, stderr } = runFixture('unused-allowances.js', { args: ['text'] });
+  assert.equal(status, 0, stderr);
+  assertUsage(report);
+  assert.deepEqual(sections(stderr), [
+    [
+      `blockbuster: allowance never used: fs.statSync in ${fixture} (neverCalled)`,
+      'blockbuster: allowance never used: fs.statSync in no/such/file.js (*)',
+    ],
+    ['blockbuster: allowance never used: fs.openSync in src/never.js (openLater)'],
+  ]);
+});
+
+test('warnUnused (json): one UnusedAllowance object per line', () => {
+  const { report, status, stderr } = runFixture('unused-allowances.js', { args: ['json'] });
+  assert.equal(status, 0, stderr);
+  assertUsage(report);
+  const [first, second] = sections(stderr).map((lines) => lines.map((line) => JSON.parse(line)));
+  assert.deepEqual(first, [NEVER_CALLED, NO_SUCH_FILE].map((u) => ({ name: 'UnusedAllowance', ...u })));
+  assert.deepEqual(second, [{ name: 'UnusedAllowance', ...OPEN_LATER }]);
+});
+
+test('without warnUnused nothing is written; unusedAllowances() still answers', () => {
+  const { report, status, stderr } = runFixture('unused-allowances.js', { args: ['quiet'] });
+  assert.equal(status, 0, stderr);
+  assertUsage(report);
+  assert.deepEqual(sections(stderr), [[], []]);
+});
