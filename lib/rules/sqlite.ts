@@ -27,9 +27,16 @@ function loadsQuietly(): boolean {
   return major >= 26 || (major === 24 && minor >= 21);
 }
 
+// --no-warnings, NODE_NO_WARNINGS=1 or --disable-warning=ExperimentalWarning: nothing would be printed.
 function warningsDisabled(): boolean {
+  if (process.env.NODE_NO_WARNINGS === '1') return true;
   const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  return flags.some((flag) => flag === '--no-warnings' || flag === '--disable-warning=ExperimentalWarning');
+  return flags.some(
+    (flag, i) =>
+      flag === '--no-warnings' ||
+      flag === '--disable-warning=ExperimentalWarning' ||
+      (flag === '--disable-warning' && flags[i + 1] === 'ExperimentalWarning'),
+  );
 }
 
 // Node lists every builtin it has compiled; present means the user's load already printed any warning.

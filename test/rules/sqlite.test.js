@@ -62,10 +62,17 @@ test('node:sqlite loaded by the application first: its sync API blocks in the lo
   assert.ok(report.warnings.length <= 1, report.warnings.join('\n'));
 });
 
-test('with --no-warnings the module is loaded for the rules on any Node that has it', { skip: noSqlite }, (t) => {
-  const { report, status, stderr } = runFixture('sqlite.js', { args: ['fresh'], nodeArgs: ['--no-warnings'] });
-  assert.equal(status, 0, stderr);
-  if (report.rules.length === 0 && !loadsQuietly) return t.skip(`node:sqlite needs --experimental-sqlite on ${process.version}`);
-  assert.doesNotMatch(stderr, /ExperimentalWarning/);
-  assertRulesWork(report);
-});
+const QUIET_RUNS = {
+  '--no-warnings': { nodeArgs: ['--no-warnings'] },
+  'NODE_NO_WARNINGS=1': { env: { NODE_NO_WARNINGS: '1' } },
+  '--disable-warning ExperimentalWarning': { nodeArgs: ['--disable-warning', 'ExperimentalWarning'] },
+};
+for (const [how, options] of Object.entries(QUIET_RUNS)) {
+  test(`with ${how} the module is loaded for the rules on any Node that has it`, { skip: noSqlite }, (t) => {
+    const { report, status, stderr } = runFixture('sqlite.js', { args: ['fresh'], ...options });
+    assert.equal(status, 0, stderr);
+    if (report.rules.length === 0 && !loadsQuietly) return t.skip(`node:sqlite needs --experimental-sqlite on ${process.version}`);
+    assert.doesNotMatch(stderr, /ExperimentalWarning/);
+    assertRulesWork(report);
+  });
+}
