@@ -3,7 +3,7 @@ import { BlockingError, formatFrame, isUserFrame } from '../blocking-error';
 import { isValidFd, type OutputFormat } from '../output';
 import { AllowList, type CanBlockIn, ModuleScope } from './allow';
 import { enterSkip, exitSkip, isLoopRunning, isSkipping, skipping } from './context';
-import { RuleReporter } from './reporting';
+import { type ReporterOptions, RuleReporter } from './reporting';
 import { captureCallSites, type CallSite, toStackFrame } from './stack';
 import { type CanBlockPredicate, DEFAULT_ALLOWANCES, defaultRules, type RuleSpec } from './table';
 
@@ -251,7 +251,7 @@ export class BlockBuster implements Disposable {
   readonly mode: BlockBusterMode;
   readonly #reporter: RuleReporter | undefined;
   readonly #warnUnused: boolean;
-  // Unused allowances already written by warnUnused: each is written once per instance.
+  // [rule, file, name] of unused allowances already written by warnUnused: each once per instance.
   readonly #warned = new Set<string>();
 
   constructor(options?: BlockBusterOptions) {
@@ -333,14 +333,16 @@ export class BlockBuster implements Disposable {
   }
 
   #warn(reporter: RuleReporter, unused: UnusedAllowance): void {
-    const key = JSON.stringify([unused.rule, unused.file, unused.functions]);
-    if (this.#warned.has(key)) return;
-    this.#warned.add(key);
+    // Per name: an entry whose other names were used later is not written again.
+    const functions = unused.functions.filter((name) => !this.#warned.has(JSON.stringify([unused.rule, unused.file, name])));
+    if (functions.length === 0) return;
+    for (const name of functions) this.#warned.add(JSON.stringify([unused.rule, unused.file, name]));
     reporter.writeNotice(
-      `blockbuster: allowance never used: ${unused.rule} in ${unused.file} (${unused.functions.join(', ')})`,
-      { name: 'UnusedAllowance', rule: unused.rule, file: unused.file, functions: unused.functions },
+      `blockbuster: allowance never used: ${unused.rule} in ${unused.file} (${functions.join(', ')})`,
+      { name: 'UnusedAllowance', rule: unused.rule, file: unused.file, functions },
     );
   }
+
 
   [Symbol.dispose](): void {
     this.deactivate();
@@ -368,7 +370,7 @@ interface ReportingOptions {
   mode: BlockBusterMode;
   warnUnused: boolean;
   /** Where lines go; undefined when nothing is ever written (raise mode without warnUnused). */
-  sink: ConstructorParameters<typeof RuleReporter>[0] | undefined;
+  sink: ReporterOptions | undefined;
 }
 
 function reportingOptions(options: BlockBusterOptions): ReportingOptions {

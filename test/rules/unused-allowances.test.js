@@ -9,6 +9,8 @@ const fixture = path.join(FIXTURES, 'unused-allowances.js');
 const NEVER_CALLED = { rule: 'fs.statSync', file: fixture, functions: ['neverCalled'] };
 const NO_SUCH_FILE = { rule: 'fs.statSync', file: 'no/such/file.js', functions: ['*'] };
 const OPEN_LATER = { rule: 'fs.openSync', file: 'src/never.js', functions: ['openLater'] };
+const EXISTS_BOTH = { rule: 'fs.existsSync', file: fixture, functions: ['usedInSecondCycle', 'neverEither'] };
+const EXISTS_ONE = { rule: 'fs.existsSync', file: fixture, functions: ['neverEither'] };
 
 /** stderr split at the fixture's markers: lines written at the first and at the second deactivate(). */
 function sections(stderr) {
@@ -18,9 +20,10 @@ function sections(stderr) {
 
 function assertUsage(report) {
   assert.deepEqual(report.calls, ['ran', 'ran', 'ran'], 'every allowed call ran');
+  assert.equal(report.secondCycleCall, 'ran');
   // usedFn let statSync and readFileSync through; '*' and the obj.method name were used too.
-  assert.deepEqual(report.beforeDeactivate, [NEVER_CALLED, NO_SUCH_FILE]);
-  assert.deepEqual(report.afterSecondCycle, [OPEN_LATER, NEVER_CALLED, NO_SUCH_FILE]);
+  assert.deepEqual(report.beforeDeactivate, [EXISTS_BOTH, NEVER_CALLED, NO_SUCH_FILE]);
+  assert.deepEqual(report.afterSecondCycle, [EXISTS_ONE, OPEN_LATER, NEVER_CALLED, NO_SUCH_FILE]);
 }
 
 test('warnUnused (text): one line per unused allowance at deactivate(), each written once per instance', () => {
@@ -29,9 +32,11 @@ test('warnUnused (text): one line per unused allowance at deactivate(), each wri
   assertUsage(report);
   assert.deepEqual(sections(stderr), [
     [
+      `blockbuster: allowance never used: fs.existsSync in ${fixture} (usedInSecondCycle, neverEither)`,
       `blockbuster: allowance never used: fs.statSync in ${fixture} (neverCalled)`,
       'blockbuster: allowance never used: fs.statSync in no/such/file.js (*)',
     ],
+    // neverEither was written already; only the allowance added since is new.
     ['blockbuster: allowance never used: fs.openSync in src/never.js (openLater)'],
   ]);
 });
@@ -41,7 +46,7 @@ test('warnUnused (json): one UnusedAllowance object per line', () => {
   assert.equal(status, 0, stderr);
   assertUsage(report);
   const [first, second] = sections(stderr).map((lines) => lines.map((line) => JSON.parse(line)));
-  assert.deepEqual(first, [NEVER_CALLED, NO_SUCH_FILE].map((u) => ({ name: 'UnusedAllowance', ...u })));
+  assert.deepEqual(first, [EXISTS_BOTH, NEVER_CALLED, NO_SUCH_FILE].map((u) => ({ name: 'UnusedAllowance', ...u })));
   assert.deepEqual(second, [{ name: 'UnusedAllowance', ...OPEN_LATER }]);
 });
 
