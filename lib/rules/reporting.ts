@@ -59,7 +59,8 @@ export class RuleReporter {
     sink.close();
   }
 
-  // A rule activated on its own after deactivate() reports without open(): fall back to stderr then.
+  // Not opened yet when only single rules were activated (warnUnused at deactivate): open now; a
+  // path that fails this late falls back to stderr, since diagnostics never throw into the host.
   #openSink(): ReportSink {
     if (this.#sink === undefined) {
       try {

@@ -2,6 +2,8 @@
 // unusedAllowances() and warnUnused in real processes: which canBlockIn entries never fired.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { runFixture, FIXTURES } = require('./helpers');
 
@@ -55,4 +57,18 @@ test('without warnUnused nothing is written; unusedAllowances() still answers', 
   assert.equal(status, 0, stderr);
   assertUsage(report);
   assert.deepEqual(sections(stderr), [[], []]);
+});
+
+test('warnUnused with only single rules activated: the output opens at deactivate(); a path that fails then falls back to stderr', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'blockbuster-unused-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const line = 'blockbuster: allowance never used: fs.statSync in src/x.js (neverCalled)';
+  const file = path.join(dir, 'unused.log');
+  const toFile = runFixture('unused-single-rule.js', { args: [file] });
+  assert.equal(toFile.status, 0, toFile.stderr);
+  assert.equal(fs.readFileSync(file, 'utf8'), `${line}\n`);
+  assert.equal(toFile.report.unused, 1, 'still listed by unusedAllowances() after being written');
+  const fallback = runFixture('unused-single-rule.js', { args: [path.join(dir, 'missing-dir', 'unused.log')] });
+  assert.equal(fallback.status, 0, fallback.stderr);
+  assert.equal(fallback.stderr, `${line}\n`);
 });
