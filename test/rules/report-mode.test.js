@@ -91,3 +91,12 @@ test('still active at exit: the count of unreported blocks is written then', () 
   assert.equal(lines.length, 2, stderr);
   assert.equal(lines[1], 'blockbuster: 6 more blocks not reported (rate limit 1/min)');
 });
+
+test('a logger that writes synchronously on purpose: raise mode fails the request, report mode serves it and logs', (t) => {
+  const raise = runFixture('sync-logger.js', { args: ['raise', tempFile(t)] });
+  assert.equal(raise.status, 0, raise.stderr);
+  assert.deepEqual(raise.report, { status: 500, body: 'BlockingError', reported: [], log: '' });
+  const reportMode = runFixture('sync-logger.js', { args: ['report', tempFile(t)] });
+  assert.equal(reportMode.status, 0, reportMode.stderr);
+  assert.deepEqual(reportMode.report, { status: 200, body: 'ok', reported: ['fs.writeSync'], log: '{"level":30,"msg":"GET /hello"}\n' });
+});
