@@ -49,7 +49,7 @@ function alreadyLoaded(): boolean {
  * `node:sqlite` when it exists and loading it prints nothing: already loaded by the user, a Node
  * whose module is no longer experimental, or warnings turned off. Otherwise undefined (no rules).
  */
-export function sqliteModule(): SqliteModule | undefined {
+function sqliteModule(): SqliteModule | undefined {
   if (!isBuiltin('node:sqlite')) return undefined;
   if (!alreadyLoaded() && !loadsQuietly() && !warningsDisabled()) return undefined;
   try {
