@@ -57,6 +57,12 @@ export interface NativeStartOptions {
   maxQueued: number;
   sampleIntervalMs: number;
   maxSamples: number;
+  /** A worker waiting for work in Atomics.wait is idle, not blocked. */
+  atomicsWaitIsIdle: boolean;
+  /** Written after `blockbuster: ` in native text lines, as lib/output.ts does (`threadTag`). */
+  threadTag: string;
+  /** Memory shared with the call-site recorder (lib/call-sites.ts), kept alive by the addon. */
+  sharedFlags: ArrayBuffer;
   json: boolean;
   /** The internal-frame rule of lib/blocking-error.ts, for the native lines. */
   internalFilePrefixes: readonly string[];
@@ -66,8 +72,7 @@ export interface NativeStartOptions {
 export interface NativeBinding {
   /** The Node ABI (process.versions.modules) this binary was built for. */
   readonly abi: number;
-  /** Returns the memory shared with the call-site recorder (see lib/call-sites.ts). */
-  start(options: NativeStartOptions, onReports: () => void): ArrayBuffer;
+  start(options: NativeStartOptions, onReports: () => void): void;
   stop(): void;
   takeReports(finishActive: boolean): { reports: RawReport[]; dropped: number };
   isWatching(): boolean;

@@ -3,7 +3,7 @@ import { binding } from './binding';
 import type { NativeStartOptions, RawReport } from './binding';
 import { INTERNAL_FILES } from './blocking-error';
 import type { BlockingError } from './blocking-error';
-import { ReportSink, isValidFd } from './output';
+import { ReportSink, isValidFd, threadTag } from './output';
 import type { OutputFormat } from './output';
 import { CallSiteRecorder } from './call-sites';
 import { buildReport } from './report';
@@ -187,7 +187,7 @@ export function watch(options?: WatchOptions): Watcher {
 
   const buildOrSay = (raw: RawReport): BlockingError[] => {
     try {
-      return [buildReport(raw, resolved.thresholdMs, thread, (key) => recorder?.find(key))];
+      return [buildReport(raw, resolved.thresholdMs, thread, (key) => recorder.find(key))];
     } catch (buildError) {
       // Diagnostics never throw into the host; strict mode surfaces the bug.
       if (resolved.mode === 'strict') throw buildError;
@@ -217,16 +217,21 @@ export function watch(options?: WatchOptions): Watcher {
     internalFileParts: INTERNAL_FILES.parts,
     sampleIntervalMs: resolved.thresholdMs,
     maxSamples: MAX_SAMPLES,
+    // On the main thread waiting is a block; a pool worker parked for work is idle.
+    atomicsWaitIsIdle: thread.threadId !== 0,
+    threadTag: threadTag(thread),
+    sharedFlags: new ArrayBuffer(CallSiteRecorder.FLAGS_BYTES),
   };
-  let recorder: CallSiteRecorder | undefined;
+  // Installed before the thread starts: wrapping the APIs is start-up work, not a block to report.
+  const recorder = new CallSiteRecorder(new Int32Array(startOptions.sharedFlags));
+  recorder.install();
   try {
     // A call queued before stop() may arrive after it, even after a new watch(): not ours then.
-    const flags = binding.start(startOptions, () => {
+    binding.start(startOptions, () => {
       if (active) drain(false, false);
     });
-    recorder = new CallSiteRecorder(new Int32Array(flags));
-    recorder.install();
   } catch (error) {
+    recorder.uninstall();
     sink.close();
     throw error;
   }
@@ -238,7 +243,7 @@ export function watch(options?: WatchOptions): Watcher {
     process.removeListener('exit', onExit);
     const errors = build(true);
     binding.stop();
-    recorder?.uninstall();
+    recorder.uninstall();
     try {
       for (const error of errors) deliver(error, false);
     } finally {
