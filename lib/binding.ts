@@ -1,4 +1,6 @@
-// The only file that loads the native addon.
+// The only file that loads the native addon, and only when watch() first asks for it: the rule
+// set and `require('blockbuster')` work with no addon at all.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** A frame as the native side copied it out of V8. */
@@ -38,11 +40,132 @@ export interface NativeBinding {
   isWatching(): boolean;
   /** Brackets blockbuster's own work on this thread: it is never reported as a block. */
   ownWork(on: boolean): void;
+  /** The Node ABI (process.versions.modules) the binary was compiled for. */
+  abi?: number;
 }
 
-type NodeGypBuild = (dir: string) => unknown;
+const ROOT = path.join(__dirname, '..');
+const FIX = 'npm rebuild blockbuster';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = require('node-gyp-build') as NodeGypBuild;
+let loaded: NativeBinding | undefined;
+let failure: string | undefined;
 
-export const binding = load(path.join(__dirname, '..')) as NativeBinding;
+/** Loads the addon once per thread; throws an Error saying what was tried and how to fix it. */
+export function loadBinding(): NativeBinding {
+  if (loaded) return loaded;
+  // A failed search is not retried: the files will not change under a running process.
+  if (failure === undefined) {
+    try {
+      loaded = findBinding();
+      return loaded;
+    } catch (error) {
+      failure = (error as Error).message;
+    }
+  }
+  throw new Error(failure);
+}
+
+interface Candidate {
+  file: string;
+  /** The ABI the file is known to be built for before loading it, if the name or build says so. */
+  declaredAbi: number | undefined;
+  declaredBy: string;
+}
+
+function libcTag(): string {
+  // prebuildify tags every build that is not Alpine's "glibc", macOS and Windows included.
+  if (process.platform !== 'linux') return 'glibc';
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  return report?.header?.glibcVersionRuntime ? 'glibc' : 'musl';
+}
+
+// node-gyp writes the headers' ABI next to the binary it builds; a mismatch is skipped unloaded.
+function configuredAbi(buildDir: string): number | undefined {
+  try {
+    const config = fs.readFileSync(path.join(buildDir, 'config.gypi'), 'utf8');
+    const match = /"node_module_version":\s*(\d+)/.exec(config);
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function shippedPrebuilds(): { platform: string; abi: number; libc: string }[] {
+  const found = [];
+  const dir = path.join(ROOT, 'prebuilds');
+  for (const platform of safeReaddir(dir)) {
+    for (const name of safeReaddir(path.join(dir, platform))) {
+      const match = /^blockbuster\.abi(\d+)\.(\w+)\.node$/.exec(name);
+      if (match) found.push({ platform, abi: Number(match[1]), libc: match[2] });
+    }
+  }
+  return found;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+function findBinding(): NativeBinding {
+  const abi = Number(process.versions.modules);
+  const platform = `${process.platform}-${process.arch}`;
+  const libc = libcTag();
+  const buildDir = path.join(ROOT, 'build');
+  const candidates: Candidate[] = [
+    { file: path.join(buildDir, 'Release', 'blockbuster.node'), declaredAbi: configuredAbi(buildDir), declaredBy: 'build/config.gypi' },
+    {
+      file: path.join(ROOT, 'prebuilds', platform, `blockbuster.abi${abi}.${libc}.node`),
+      declaredAbi: abi,
+      declaredBy: 'file name',
+    },
+  ];
+  const tried: string[] = [];
+  const builtFor = new Set<number>();
+  for (const { file, declaredAbi, declaredBy } of candidates) {
+    if (!fs.existsSync(file)) {
+      tried.push(`${file}: not found`);
+      continue;
+    }
+    if (declaredAbi !== undefined && declaredAbi !== abi) {
+      builtFor.add(declaredAbi);
+      tried.push(`${file}: built for Node ABI ${declaredAbi} (${declaredBy}), not loaded`);
+      continue;
+    }
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const binding = require(file) as NativeBinding;
+      if (typeof binding.abi === 'number' && binding.abi !== abi) {
+        builtFor.add(binding.abi);
+        tried.push(`${file}: built for Node ABI ${binding.abi}`);
+        continue;
+      }
+      return binding;
+    } catch (error) {
+      const message = String((error as Error).message).split('\n')[0];
+      const match = /built for Node ABI (\d+)/.exec(message);
+      if (match) builtFor.add(Number(match[1]));
+      tried.push(`${file}: ${message}`);
+    }
+  }
+  const shipped = shippedPrebuilds();
+  const here = shipped.filter((p) => p.platform === platform && p.libc === libc).map((p) => p.abi);
+  const lines = [
+    `blockbuster: watch() cannot load its native addon in Node ${process.version} (ABI ${abi}) on ${platform} (${libc}).`,
+  ];
+  if (builtFor.size > 0) {
+    lines.push(`The binary found was built for Node ABI ${[...builtFor].join(', ')}, not ${abi}: it cannot run in this Node.`);
+  } else if (here.length > 0) {
+    lines.push(`The ${platform} prebuilds in this package are built for Node ABI ${here.join(', ')}, not ${abi}.`);
+  } else {
+    lines.push(`No prebuilt binary ships for ${platform} (${libc}) and none was compiled at install.`);
+  }
+  lines.push('Tried:', ...tried.map((t) => `  - ${t}`));
+  const list = shipped.map((p) => `${p.platform} ABI ${p.abi} ${p.libc}`).join(', ');
+  lines.push(`Prebuilt binaries in this package: ${list || 'none'}.`);
+  lines.push(`Fix: run \`${FIX}\` to compile it for this Node (needs python3, make and a C++ compiler). The rule set (BlockBuster) works without it.`);
+  throw new Error(lines.join('\n'));
+}
