@@ -67,7 +67,7 @@ function assertCleanError(seen, { code, stderr }, otherAbi) {
 
 test('a prebuild named for another ABI is never opened; watch() names both ABIs and the fix', async (t) => {
   const own = ownBinary();
-  if (!own) return t.skip(`no binary for ABI ${ABI} here to copy (run npm run build)`);
+  if (!own) return t.skip(`no binary for ABI ${ABI} here to copy (run npm run compile)`);
   const otherAbi = ABI === 115 ? 137 : 115;
   const dir = packageCopy(t, { [`prebuilds/${PLATFORM}/blockbuster.abi${otherAbi}.glibc.node`]: own });
   const run = await runFixture('package-probe.js', [dir, 'no-binary']);
@@ -79,7 +79,7 @@ test('a prebuild named for another ABI is never opened; watch() names both ABIs 
 
 test('a build/ configured for another ABI is skipped unopened (build/config.gypi says so)', async (t) => {
   const own = ownBinary();
-  if (!own) return t.skip(`no binary for ABI ${ABI} here to copy (run npm run build)`);
+  if (!own) return t.skip(`no binary for ABI ${ABI} here to copy (run npm run compile)`);
   const dir = packageCopy(t, { 'build/Release/blockbuster.node': own });
   fs.writeFileSync(path.join(dir, 'build', 'config.gypi'), '# written by node-gyp\n{ "variables": { "node_module_version": 99 } }\n');
   const run = await runFixture('package-probe.js', [dir, 'no-binary']);
