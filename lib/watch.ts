@@ -1,6 +1,7 @@
 // watch(): options, modes and delivery of the watchdog's reports.
 import { loadBinding } from './binding';
-import type { RawReport } from './binding';
+import type { NativeStartOptions, RawReport } from './binding';
+import { INTERNAL_FILES } from './blocking-error';
 import type { BlockingError } from './blocking-error';
 import { ReportSink, isValidFd } from './output';
 import type { OutputFormat } from './output';
@@ -8,6 +9,11 @@ import { buildReport } from './report';
 import { codeFrame } from './source-map';
 
 export type WatchMode = 'diagnostics' | 'strict';
+
+/** Frames copied per sample. */
+const MAX_FRAMES = 64;
+/** Reports the native side keeps for JS; beyond that they are counted and the count is said. */
+const MAX_QUEUED_REPORTS = 256;
 
 export interface WatchOptions {
   /** A block longer than this is reported. Default 20. */
@@ -162,7 +168,7 @@ export function watch(options?: WatchOptions): Watcher {
     binding.ownWork(true);
     try {
       const { reports, dropped } = binding.takeReports(finishActive);
-      if (dropped > 0) sink.writeLine(`blockbuster: ${dropped} blocks were not reported (report queue full)`);
+      if (dropped > 0) sink.writeDropped(dropped);
       return reports.flatMap((raw) => buildOrSay(raw));
     } finally {
       binding.ownWork(false);
@@ -189,13 +195,16 @@ export function watch(options?: WatchOptions): Watcher {
     stop();
   };
 
-  const startOptions = {
+  const startOptions: NativeStartOptions = {
     thresholdMs: resolved.thresholdMs,
     hangReportMs: resolved.hangReportMs,
     abortAfterMs: resolved.hangMs === Infinity ? 0 : resolved.hangMs,
     outputFd: sink.fd,
-    maxFrames: 64,
+    maxFrames: MAX_FRAMES,
+    maxQueued: MAX_QUEUED_REPORTS,
     json: resolved.format === 'json',
+    internalFilePrefixes: INTERNAL_FILES.prefixes,
+    internalFileParts: INTERNAL_FILES.parts,
   };
   try {
     // A call queued before stop() may arrive after it, even after a new watch(): not ours then.
