@@ -98,10 +98,10 @@ function ensureLine(name, { log = () => {} } = {}) {
   return result;
 }
 
-/** Parses a `--lines 20,24` value (or undefined: every line) into line objects. */
-function selectLines(spec) {
-  if (spec === undefined) return LINES.slice();
-  if (typeof spec !== 'string' || spec.trim() === '') {
+/** Parses a `--lines 20,24` value (or undefined: the option was not given, every line) into line objects. */
+function selectLines(spec, given = spec !== undefined) {
+  if (!given) return LINES.slice();
+  if (typeof spec !== 'string' || spec.trim() === '' || spec.startsWith('-')) {
     throw new Error(`--lines expects a comma-separated list such as 20,24; supported: ${LINES.map((l) => l.version).join(', ')}`);
   }
   return spec.split(',').map((name) => findLine(name.trim()));

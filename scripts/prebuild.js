@@ -6,20 +6,22 @@
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ensureLine, selectLines } = require('./node-lines');
+const { LINES, ensureLine, selectLines } = require('./node-lines');
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT_DIR = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
 
 function parseArgs(argv) {
   let lines;
+  let given = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
+    given = true;
     if (arg === '--lines') lines = argv[++i];
     else if (arg.startsWith('--lines=')) lines = arg.slice('--lines='.length);
     else throw new Error(`prebuild: unknown argument ${JSON.stringify(arg)}; usage: prebuild.js [--lines 20,22,24,26]`);
   }
-  return { lines: selectLines(lines) };
+  return { lines: selectLines(lines, given) };
 }
 
 function prebuildFile(abi) {
@@ -61,6 +63,8 @@ function main() {
   const { lines } = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const resolved = lines.map((line) => ensureLine(line.version, { log: (m) => console.log(m) }));
+  // A full build starts clean, so a line dropped from the list cannot ship a stale binary.
+  if (lines.length === LINES.length) fs.rmSync(OUT_DIR, { recursive: true, force: true });
   for (const line of resolved) build(line);
   for (const line of resolved) {
     const size = verify(line);

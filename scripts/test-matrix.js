@@ -7,25 +7,25 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { ensureLine, selectLines } = require('./node-lines');
+const { LINES, ensureLine, selectLines } = require('./node-lines');
 
 const ROOT = path.resolve(__dirname, '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const LINE_TIMEOUT_MS = 15 * 60_000;
 
 function parseArgs(argv) {
-  const options = { lines: undefined, tarball: undefined };
+  const options = { lines: undefined, linesGiven: false, tarball: undefined };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = () => (inline !== undefined ? inline : argv[++i]);
-    if (flag === '--lines') options.lines = value();
-    else if (flag === '--tarball') options.tarball = value();
+    if (flag === '--lines') [options.lines, options.linesGiven] = [value(), true];
+    else if (flag === '--tarball') options.tarball = value() ?? '';
     else throw new Error(`test:matrix: unknown argument ${JSON.stringify(argv[i])}; usage: test-matrix.js [--lines 20,24] [--tarball file.tgz]`);
   }
   if (options.tarball !== undefined && !fs.existsSync(options.tarball || '')) {
     throw new Error(`test:matrix: --tarball ${JSON.stringify(options.tarball)} does not exist`);
   }
-  return { lines: selectLines(options.lines), tarball: options.tarball && path.resolve(options.tarball) };
+  return { lines: selectLines(options.lines, options.linesGiven), tarball: options.tarball && path.resolve(options.tarball) };
 }
 
 /** The same files as `npm test`: every *.test.js / *.test.mjs under test/, sorted. */
@@ -49,6 +49,8 @@ function run(command, args, options) {
 /** Builds each line's prebuild on its own (one failing line does not stop the others), then packs once. */
 function buildAndPack(lines, workDir) {
   const failedBuilds = new Set();
+  // Every line rebuilt: start clean so nothing stale from an older run is packed.
+  if (lines.length === LINES.length) fs.rmSync(path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`), { recursive: true, force: true });
   for (const line of lines) {
     const built = spawnSync(process.execPath, [path.join(__dirname, 'prebuild.js'), '--lines', line.version], { cwd: ROOT, stdio: 'inherit' });
     if (built.status !== 0) failedBuilds.add(line.version);
