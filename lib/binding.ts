@@ -76,13 +76,6 @@ export function loadBinding(): NativeBinding {
   throw new Error(failure);
 }
 
-interface Candidate {
-  file: string;
-  /** The ABI the file is known to be built for before loading it, if the name or build says so. */
-  declaredAbi: number | undefined;
-  declaredBy: string;
-}
-
 function libcTag(): string {
   // prebuildify tags every build that is not Alpine's "glibc", macOS and Windows included.
   if (process.platform !== 'linux') return 'glibc';
@@ -124,27 +117,19 @@ function safeReaddir(dir: string): string[] {
 function findBinding(): NativeBinding {
   const abi = Number(process.versions.modules);
   const platform = `${process.platform}-${process.arch}`;
-  const libc = libcTag();
-  const buildDir = path.join(ROOT, 'build');
-  const candidates: Candidate[] = [
-    { file: path.join(buildDir, 'Release', 'blockbuster.node'), declaredAbi: configuredAbi(buildDir), declaredBy: 'build/config.gypi' },
-    {
-      file: path.join(ROOT, 'prebuilds', platform, `blockbuster.abi${abi}.${libc}.node`),
-      declaredAbi: abi,
-      declaredBy: 'file name',
-    },
-  ];
   const tried: string[] = [];
   const builtFor = new Set<number>();
-  for (const { file, declaredAbi, declaredBy } of candidates) {
+
+  // The binding in `file`, or undefined with the reason recorded. `declaredAbi`: known before loading.
+  const attempt = (file: string, declaredAbi: number | undefined, declaredBy: string): NativeBinding | undefined => {
     if (!fs.existsSync(file)) {
       tried.push(`${file}: not found`);
-      continue;
+      return undefined;
     }
     if (declaredAbi !== undefined && declaredAbi !== abi) {
       builtFor.add(declaredAbi);
       tried.push(`${file}: built for Node ABI ${declaredAbi} (${declaredBy}), not loaded`);
-      continue;
+      return undefined;
     }
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -152,7 +137,7 @@ function findBinding(): NativeBinding {
       if (typeof binding.abi === 'number' && binding.abi !== abi) {
         builtFor.add(binding.abi);
         tried.push(`${file}: built for Node ABI ${binding.abi}`);
-        continue;
+        return undefined;
       }
       return binding;
     } catch (error) {
@@ -160,8 +145,18 @@ function findBinding(): NativeBinding {
       const match = /built for Node ABI (\d+)/.exec(message);
       if (match) builtFor.add(Number(match[1]));
       tried.push(`${file}: ${message}`);
+      return undefined;
     }
-  }
+  };
+
+  const buildDir = path.join(ROOT, 'build');
+  const built = attempt(path.join(buildDir, 'Release', 'blockbuster.node'), configuredAbi(buildDir), 'build/config.gypi');
+  if (built) return built;
+  // Only now: the libc tag takes a process report, a few milliseconds.
+  const libc = libcTag();
+  const prebuilt = attempt(path.join(ROOT, 'prebuilds', platform, `blockbuster.abi${abi}.${libc}.node`), abi, 'file name');
+  if (prebuilt) return prebuilt;
+
   const shipped = shippedPrebuilds();
   const here = shipped.filter((p) => p.platform === platform && p.libc === libc).map((p) => p.abi);
   const lines = [

@@ -1,7 +1,7 @@
 'use strict';
 // The packed tarball, installed without install scripts (npm 11's default for dependencies) and so
 // without a compiler, works in the Node running this test: npm run test:matrix runs it on every line.
-const { test, before } = require('node:test');
+const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -23,8 +23,9 @@ before(() => {
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
   execFileSync(npm, ['install', '--ignore-scripts', '--no-audit', '--no-fund', TARBALL], { cwd: app, stdio: 'ignore', timeout: 240_000 });
   fs.copyFileSync(path.join(__dirname, 'fixtures', 'package-probe.js'), path.join(app, 'probe.js'));
-  process.on('exit', () => fs.rmSync(app, { recursive: true, force: true }));
 });
+
+after(() => app && fs.rmSync(app, { recursive: true, force: true }));
 
 /** Runs the probe inside the app with this test's Node; resolves with its one JSON line. */
 function probe(scenario) {
