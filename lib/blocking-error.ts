@@ -29,6 +29,16 @@ export interface BlockingErrorInit {
   captureDelayMs?: number;
   /** Part of the block spent in garbage collection, in ms (watchdog only). */
   gcMs?: number;
+  /** The thread that blocked: `worker_threads.threadId` (0 = main). */
+  threadId?: number;
+  /** The worker's name (`new Worker(file, { name })`), where Node has it (22+). */
+  threadName?: string;
+  /** The native addon the thread was inside, when the watchdog saw one on its native stack. */
+  nativeModule?: string;
+  /** How many samples the watchdog took, and how many named the culprit (watchdog only). */
+  samples?: { total: number; dominant: number };
+  /** What the first sample (at the threshold crossing) named, when it differs from the answer. */
+  firstSample?: { culprit: StackFrame | undefined; blockingCall: string | undefined; frames: readonly StackFrame[] };
 }
 
 /**
@@ -67,6 +77,11 @@ export class BlockingError extends Error {
   readonly state: BlockState | undefined;
   readonly captureDelayMs: number | undefined;
   readonly gcMs: number | undefined;
+  readonly threadId: number | undefined;
+  readonly threadName: string | undefined;
+  readonly nativeModule: string | undefined;
+  readonly samples: { total: number; dominant: number } | undefined;
+  readonly firstSample: BlockingErrorInit['firstSample'];
 
   constructor(init: BlockingErrorInit) {
     super(init.message);
@@ -79,6 +94,11 @@ export class BlockingError extends Error {
     this.state = init.state;
     this.captureDelayMs = init.captureDelayMs;
     this.gcMs = init.gcMs;
+    this.threadId = init.threadId;
+    this.threadName = init.threadName;
+    this.nativeModule = init.nativeModule;
+    this.samples = init.samples;
+    this.firstSample = init.firstSample;
     // The stack names the blocking code, not blockbuster.
     this.stack = [`${this.name}: ${this.message}`, ...this.frames.map((f) => `    at ${formatFrame(f)}`)].join('\n');
   }
@@ -95,6 +115,11 @@ export class BlockingError extends Error {
       culprit: this.culprit,
       captureDelayMs: this.captureDelayMs,
       gcMs: this.gcMs,
+      threadId: this.threadId,
+      threadName: this.threadName,
+      nativeModule: this.nativeModule,
+      samples: this.samples,
+      firstSample: this.firstSample,
       frames: this.frames,
     };
   }
