@@ -16,9 +16,8 @@ function parseArgs(argv) {
   let given = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    given = true;
-    if (arg === '--lines') lines = argv[++i];
-    else if (arg.startsWith('--lines=')) lines = arg.slice('--lines='.length);
+    if (arg === '--lines') [lines, given] = [argv[++i], true];
+    else if (arg.startsWith('--lines=')) [lines, given] = [arg.slice('--lines='.length), true];
     else throw new Error(`prebuild: unknown argument ${JSON.stringify(arg)}; usage: prebuild.js [--lines 20,22,24,26]`);
   }
   return { lines: selectLines(lines, given) };
