@@ -101,8 +101,13 @@ export function loadBinding(): NativeBinding {
 function libcTag(): string {
   // prebuildify tags every build that is not Alpine's "glibc", macOS and Windows included.
   if (process.platform !== 'linux') return 'glibc';
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
-  return report?.header?.glibcVersionRuntime ? 'glibc' : 'musl';
+  let header: { glibcVersionRuntime?: string } | undefined;
+  try {
+    header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  } catch {
+    // No report available: assume the common case.
+  }
+  return header === undefined || header.glibcVersionRuntime ? 'glibc' : 'musl';
 }
 
 // node-gyp writes the headers' ABI next to the binary it builds; a mismatch is skipped unloaded.
