@@ -1,5 +1,5 @@
 // watch(): options, modes and delivery of the watchdog's reports.
-import { binding } from './binding';
+import { loadBinding } from './binding';
 import type { NativeStartOptions, RawReport } from './binding';
 import { INTERNAL_FILES } from './blocking-error';
 import type { BlockingError } from './blocking-error';
@@ -137,6 +137,7 @@ export function resolveOptions(options: WatchOptions | undefined): ResolvedOptio
  */
 export function watch(options?: WatchOptions): Watcher {
   const resolved = resolveOptions(options);
+  const binding = loadBinding();
   if (binding.isWatching()) {
     throw new Error('watch(): this thread is already watched; stop() the existing watcher first');
   }
