@@ -37,6 +37,8 @@ export interface BlockingErrorInit {
   nativeModule?: string;
   /** How many samples the watchdog took, and how many named the culprit (watchdog only). */
   samples?: { total: number; dominant: number };
+  /** The watched AsyncLocalStorage's value in the callback that blocked (watch({ context })). */
+  context?: unknown;
   /** What the first sample (at the threshold crossing) named, when it differs from the answer. */
   firstSample?: { culprit: StackFrame | undefined; blockingCall: string | undefined; frames: readonly StackFrame[] };
 }
@@ -82,6 +84,7 @@ export class BlockingError extends Error {
   readonly nativeModule: string | undefined;
   readonly samples: { total: number; dominant: number } | undefined;
   readonly firstSample: BlockingErrorInit['firstSample'];
+  readonly context: unknown;
 
   constructor(init: BlockingErrorInit) {
     super(init.message);
@@ -99,6 +102,7 @@ export class BlockingError extends Error {
     this.nativeModule = init.nativeModule;
     this.samples = init.samples;
     this.firstSample = init.firstSample;
+    this.context = init.context;
     // The stack names the blocking code, not blockbuster.
     this.stack = [`${this.name}: ${this.message}`, ...this.frames.map((f) => `    at ${formatFrame(f)}`)].join('\n');
   }
@@ -120,6 +124,7 @@ export class BlockingError extends Error {
       nativeModule: this.nativeModule,
       samples: this.samples,
       firstSample: this.firstSample,
+      context: this.context,
       frames: this.frames,
     };
   }

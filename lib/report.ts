@@ -199,7 +199,7 @@ function describe(durationMs: number, view: SampleView, count: number, total: nu
   return text;
 }
 
-export function buildReport(raw: RawReport, thresholdMs: number, thread: ThreadInfo, lookup?: CallSiteLookup): BlockingError {
+export function buildReport(raw: RawReport, thresholdMs: number, thread: ThreadInfo, lookup?: CallSiteLookup, context?: unknown): BlockingError {
   const lateMs = lateAfterMs(thresholdMs);
   const byKey = new Map(raw.samples.map((sample) => [sample.key, sample]));
   const all = raw.samples.map((sample) => viewSample(sample, (key) => byKey.get(key), lateMs, lookup));
@@ -224,6 +224,7 @@ export function buildReport(raw: RawReport, thresholdMs: number, thread: ThreadI
     threadName: thread.threadName,
     nativeModule: view.nativeModule,
     samples: { total: views.length, dominant: count },
+    context,
     firstSample: all[0] && { culprit: all[0].culprit, blockingCall: all[0].blockingCall, frames: all[0].frames },
   });
 }

@@ -5,6 +5,8 @@ import { INTERNAL_FILES } from './blocking-error';
 import type { BlockingError } from './blocking-error';
 import { ReportSink, isValidFd, threadTag } from './output';
 import type { OutputFormat } from './output';
+import type { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncContextSlots, isAsyncLocalStorage } from './async-context';
 import { CallSiteRecorder } from './call-sites';
 import { buildReport } from './report';
 import type { ThreadInfo } from './report';
@@ -42,6 +44,11 @@ export interface WatchOptions {
   format?: OutputFormat;
   /** Diagnostics log lines per rolling minute before the rest are only counted. Default 10. */
   maxReportsPerMinute?: number;
+  /**
+   * An AsyncLocalStorage whose value in the callback that blocked becomes the report's `context`
+   * (read during the block; Node 24+, or 22 with --experimental-async-context-frame).
+   */
+  context?: AsyncLocalStorage<unknown>;
 }
 
 export interface Watcher extends Disposable {
@@ -62,6 +69,7 @@ interface ResolvedOptions {
   output: 'stderr' | number | string;
   format: OutputFormat;
   maxReportsPerMinute: number;
+  context: AsyncLocalStorage<unknown> | undefined;
 }
 
 const OPTION_NAMES = [
@@ -73,6 +81,7 @@ const OPTION_NAMES = [
   'output',
   'format',
   'maxReportsPerMinute',
+  'context',
 ] as const;
 
 function positiveFinite(name: string, value: unknown, fallback: number): number {
@@ -128,7 +137,10 @@ export function resolveOptions(options: WatchOptions | undefined): ResolvedOptio
     throw new TypeError(`watch(): option format must be 'text' or 'json', got ${describeValue(format)}`);
   }
   const maxReportsPerMinute = positiveFinite('maxReportsPerMinute', options.maxReportsPerMinute, 10);
-  return { thresholdMs, mode, onBlock: options.onBlock, hangReportMs, hangMs, output, format, maxReportsPerMinute };
+  if (options.context !== undefined && !isAsyncLocalStorage(options.context)) {
+    throw new TypeError(`watch(): option context must be an AsyncLocalStorage, got ${describeValue(options.context)}`);
+  }
+  return { thresholdMs, mode, onBlock: options.onBlock, hangReportMs, hangMs, output, format, maxReportsPerMinute, context: options.context };
 }
 
 /**
@@ -188,7 +200,8 @@ export function watch(options?: WatchOptions): Watcher {
 
   const buildOrSay = (raw: RawReport): BlockingError[] => {
     try {
-      return [buildReport(raw, resolved.thresholdMs, thread, (key) => recorder.find(key))];
+      const context = contextSlots?.take(raw.samples.map((sample) => sample.key));
+      return [buildReport(raw, resolved.thresholdMs, thread, (key) => recorder.find(key), context)];
     } catch (buildError) {
       // Diagnostics never throw into the host; strict mode surfaces the bug.
       if (resolved.mode === 'strict') throw buildError;
@@ -226,6 +239,7 @@ export function watch(options?: WatchOptions): Watcher {
   // Installed before the thread starts: wrapping the APIs is start-up work, not a block to report.
   const recorder = new CallSiteRecorder(new Int32Array(startOptions.sharedFlags));
   recorder.install();
+  const contextSlots = resolved.context && new AsyncContextSlots(resolved.context);
   try {
     // A call queued before stop() may arrive after it, even after a new watch(): not ours then.
     binding.start(startOptions, () => {
@@ -233,6 +247,7 @@ export function watch(options?: WatchOptions): Watcher {
     });
   } catch (error) {
     recorder.uninstall();
+    contextSlots?.dispose();
     sink.close();
     throw error;
   }
@@ -245,6 +260,7 @@ export function watch(options?: WatchOptions): Watcher {
     const errors = build(true);
     binding.stop();
     recorder.uninstall();
+    contextSlots?.dispose();
     try {
       for (const error of errors) deliver(error, false);
     } finally {

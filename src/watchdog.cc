@@ -275,9 +275,10 @@ void Watchdog::TakeSample(uint64_t id) {
   if (!tracker_->AddSample(id, std::move(sample))) return;
   // The interrupt may run after stop(), or never: it must not own the tracker nor the Watchdog.
   std::weak_ptr<BlockTracker> weak = tracker_;
-  RequestStackSample(isolate_, options_.max_frames, [weak, id, key](std::vector<Frame>&& frames) {
-    if (auto tracker = weak.lock()) tracker->Capture(id, key, std::move(frames));
-  });
+  RequestStackSample(isolate_, options_.max_frames, key,
+                     [weak, id, key](std::vector<Frame>&& frames) {
+                       if (auto tracker = weak.lock()) tracker->Capture(id, key, std::move(frames));
+                     });
 }
 
 void Watchdog::WatchBlock(uint64_t start_ns) {

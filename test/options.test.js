@@ -18,6 +18,7 @@ const cases = [
   [{ output: -3 }, TypeError, /option output must be 'stderr', a file descriptor or a file path, got number -3/],
   [{ format: 'xml' }, TypeError, /option format must be 'text' or 'json'/],
   [{ maxReportsPerMinute: 0 }, RangeError, /option maxReportsPerMinute must be a finite number > 0/],
+  [{ context: { getStore() {} } }, TypeError, /option context must be an AsyncLocalStorage, got a object/],
   ['fast', TypeError, /options must be an object, got the string "fast"/],
 ];
 
