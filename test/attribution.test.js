@@ -24,7 +24,8 @@ test('JSON.parse inside a request handler names the function that called it, not
   assert.equal(code, 0);
   const report = only(reports, named('loadUsers'), 'naming loadUsers');
   assert.equal(report.blockingCall, 'JSON.parse');
-  assert.equal(report.state, 'native');
+  // Parsing 300,000 objects allocates: GC can be more than half of the block.
+  assert.ok(['native', 'gc'].includes(report.state), report.state);
   assert.ok(!reports.some(named('renderPage')), 'the caller is not blamed');
 });
 
