@@ -16,6 +16,9 @@ export type BlockState = 'js' | 'native' | 'gc' | 'atomics-wait';
 /** Which detector produced the error. */
 export type BlockingErrorSource = 'watchdog' | 'rule';
 
+/** `startup`: the block began before the event loop first turned (the entry's synchronous top level). */
+export type BlockPhase = 'startup' | 'loop';
+
 export interface BlockingErrorInit {
   source: BlockingErrorSource;
   message: string;
@@ -29,6 +32,8 @@ export interface BlockingErrorInit {
   captureDelayMs?: number;
   /** Part of the block spent in garbage collection, in ms (watchdog only). */
   gcMs?: number;
+  /** Default `loop`. */
+  phase?: BlockPhase;
 }
 
 const USER_CODE_EXCLUDED = /(^node:)|([\\/]node_modules[\\/])|(^internal[\\/])/;
@@ -49,28 +54,36 @@ export function formatFrame(frame: StackFrame): string {
  * watchdog from the frames it sampled while the loop was blocked.
  */
 export class BlockingError extends Error {
-  override readonly name = 'BlockingError';
-  readonly source: BlockingErrorSource;
-  readonly frames: readonly StackFrame[];
-  readonly culprit: StackFrame | undefined;
-  readonly blockingCall: string | undefined;
-  readonly durationMs: number | undefined;
-  readonly thresholdMs: number | undefined;
-  readonly state: BlockState | undefined;
-  readonly captureDelayMs: number | undefined;
-  readonly gcMs: number | undefined;
+  // Declared, not initialised: the constructor defines them non-enumerable, so that Node's printing
+  // of an uncaught BlockingError (util.inspect) shows the readable stack, not an object dump.
+  declare readonly source: BlockingErrorSource;
+  declare readonly frames: readonly StackFrame[];
+  declare readonly culprit: StackFrame | undefined;
+  declare readonly blockingCall: string | undefined;
+  declare readonly durationMs: number | undefined;
+  declare readonly thresholdMs: number | undefined;
+  declare readonly state: BlockState | undefined;
+  declare readonly captureDelayMs: number | undefined;
+  declare readonly gcMs: number | undefined;
+  declare readonly phase: BlockPhase;
 
   constructor(init: BlockingErrorInit) {
     super(init.message);
-    this.source = init.source;
-    this.frames = Object.freeze(init.frames.map((frame) => Object.freeze({ ...frame })));
-    this.culprit = init.culprit;
-    this.blockingCall = init.blockingCall;
-    this.durationMs = init.durationMs;
-    this.thresholdMs = init.thresholdMs;
-    this.state = init.state;
-    this.captureDelayMs = init.captureDelayMs;
-    this.gcMs = init.gcMs;
+    const fields: Record<string, unknown> = {
+      source: init.source,
+      frames: Object.freeze(init.frames.map((frame) => Object.freeze({ ...frame }))),
+      culprit: init.culprit,
+      blockingCall: init.blockingCall,
+      durationMs: init.durationMs,
+      thresholdMs: init.thresholdMs,
+      state: init.state,
+      captureDelayMs: init.captureDelayMs,
+      gcMs: init.gcMs,
+      phase: init.phase ?? 'loop',
+    };
+    for (const [key, value] of Object.entries(fields)) {
+      Object.defineProperty(this, key, { value, enumerable: false, writable: false, configurable: true });
+    }
     // The stack names the blocking code, not blockbuster.
     this.stack = [`${this.name}: ${this.message}`, ...this.frames.map((f) => `    at ${formatFrame(f)}`)].join('\n');
   }
@@ -87,7 +100,11 @@ export class BlockingError extends Error {
       culprit: this.culprit,
       captureDelayMs: this.captureDelayMs,
       gcMs: this.gcMs,
+      phase: this.phase,
       frames: this.frames,
     };
   }
 }
+
+// On the prototype, so that it is not an own enumerable property of every error either.
+Object.defineProperty(BlockingError.prototype, 'name', { value: 'BlockingError', writable: true, configurable: true });

@@ -1,7 +1,7 @@
 // Raw frames from the watchdog -> a BlockingError that names the culprit and the API.
 import * as path from 'node:path';
 import { BlockingError, formatFrame, isUserFrame } from './blocking-error';
-import type { BlockState, StackFrame } from './blocking-error';
+import type { BlockPhase, BlockState, StackFrame } from './blocking-error';
 import type { RawReport } from './binding';
 import { linesOf, mapFrame, toPath } from './source-map';
 
@@ -86,17 +86,24 @@ function where(frame: StackFrame): string {
 }
 
 /** Error message: "Event loop blocked for 152 ms by fs.readFileSync in loadConfig (src/config.js:12:7)". */
-function describe(durationMs: number, blockingCall: string | undefined, culprit: StackFrame | undefined, state: BlockState): string {
+function describe(
+  durationMs: number,
+  blockingCall: string | undefined,
+  culprit: StackFrame | undefined,
+  state: BlockState,
+  phase: BlockPhase,
+): string {
   let text = `Event loop blocked for ${Math.round(durationMs)} ms`;
   if (blockingCall) text += ` by ${blockingCall}`;
   if (culprit) text += ` in ${where(culprit)}`;
   else if (state === 'native') text += ' in native code (no JavaScript was on the stack)';
   if (culprit && state === 'native' && !blockingCall) text += ' (sampled after a native call returned: this is its caller)';
   if (state === 'gc') text += ' (mostly garbage collection)';
+  if (phase === 'startup') text += ' during start-up (before the event loop first turned)';
   return text;
 }
 
-export function buildReport(raw: RawReport, thresholdMs: number): BlockingError {
+export function buildReport(raw: RawReport, thresholdMs: number, phase: BlockPhase = 'loop'): BlockingError {
   const frames = raw.frames.map(mapFrame);
   const culpritIndex = frames.findIndex(isCulpritCandidate);
   const culprit = culpritIndex >= 0 ? frames[culpritIndex] : undefined;
@@ -105,7 +112,7 @@ export function buildReport(raw: RawReport, thresholdMs: number): BlockingError 
   const state = decideState(raw, blockingCall);
   return new BlockingError({
     source: 'watchdog',
-    message: describe(raw.durationMs, blockingCall, culprit, state),
+    message: describe(raw.durationMs, blockingCall, culprit, state, phase),
     frames,
     culprit,
     blockingCall,
@@ -114,5 +121,6 @@ export function buildReport(raw: RawReport, thresholdMs: number): BlockingError 
     state,
     captureDelayMs: raw.captureDelayMs,
     gcMs: raw.gcMs,
+    phase,
   });
 }

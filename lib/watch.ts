@@ -1,11 +1,10 @@
 // watch(): options, modes and delivery of the watchdog's reports.
 import { binding } from './binding';
 import type { RawReport } from './binding';
-import type { BlockingError } from './blocking-error';
-import { ReportSink, isValidFd } from './output';
+import type { BlockPhase, BlockingError } from './blocking-error';
+import { ReportSink, isValidFd, readableReport } from './output';
 import type { OutputFormat } from './output';
 import { buildReport } from './report';
-import { codeFrame } from './source-map';
 
 export type WatchMode = 'diagnostics' | 'strict';
 
@@ -26,6 +25,8 @@ export interface WatchOptions {
   format?: OutputFormat;
   /** Diagnostics log lines per rolling minute before the rest are only counted. Default 10. */
   maxReportsPerMinute?: number;
+  /** Strict mode: also fail on a block before the event loop first turned (start-up). Default false. */
+  failOnStartup?: boolean;
 }
 
 export interface Watcher extends Disposable {
@@ -46,6 +47,7 @@ interface ResolvedOptions {
   output: 'stderr' | number | string;
   format: OutputFormat;
   maxReportsPerMinute: number;
+  failOnStartup: boolean;
 }
 
 const OPTION_NAMES = [
@@ -57,6 +59,7 @@ const OPTION_NAMES = [
   'output',
   'format',
   'maxReportsPerMinute',
+  'failOnStartup',
 ] as const;
 
 function positiveFinite(name: string, value: unknown, fallback: number): number {
@@ -112,14 +115,40 @@ export function resolveOptions(options: WatchOptions | undefined): ResolvedOptio
     throw new TypeError(`watch(): option format must be 'text' or 'json', got ${describeValue(format)}`);
   }
   const maxReportsPerMinute = positiveFinite('maxReportsPerMinute', options.maxReportsPerMinute, 10);
-  return { thresholdMs, mode, onBlock: options.onBlock, hangReportMs, hangMs, output, format, maxReportsPerMinute };
+  const failOnStartup = options.failOnStartup ?? false;
+  if (typeof failOnStartup !== 'boolean') {
+    throw new TypeError(`watch(): option failOnStartup must be a boolean, got ${describeValue(failOnStartup)}`);
+  }
+  return { thresholdMs, mode, onBlock: options.onBlock, hangReportMs, hangMs, output, format, maxReportsPerMinute, failOnStartup };
 }
+
+/** @internal What the register preload and the test-runner helpers plug into a watcher. */
+export interface WatchHooks {
+  /** Sees every report before it is delivered (the CLI's summary). */
+  observe?: (error: BlockingError) => void;
+  /** Takes a strict-mode failure instead of the uncaught throw; false leaves it to watch(). */
+  fail?: (error: BlockingError, atExit: boolean) => boolean;
+}
+
+/** @internal A watcher whose pending reports can be taken now (a test ends). */
+export interface InternalWatcher extends Watcher {
+  /** Delivers every report pending, ending a block still going on at this moment. */
+  flush(): void;
+}
+
+// The native RawReport gains `startup` (the block began before the loop's first iteration).
+type RawWithPhase = RawReport & { startup?: boolean };
 
 /**
  * Starts the native watchdog for the calling thread (main thread or a worker). One watcher per
  * thread: a second watch() while one is active throws.
  */
 export function watch(options?: WatchOptions): Watcher {
+  return createWatcher(options);
+}
+
+/** @internal watch() with hooks; the public watch() passes none. */
+export function createWatcher(options: WatchOptions | undefined, hooks: WatchHooks = {}): InternalWatcher {
   const resolved = resolveOptions(options);
   if (binding.isWatching()) {
     throw new Error('watch(): this thread is already watched; stop() the existing watcher first');
@@ -131,8 +160,15 @@ export function watch(options?: WatchOptions): Watcher {
     throw new Error(`watch(): option output: cannot open ${JSON.stringify(resolved.output)} for appending: ${(error as Error).message}`);
   }
   let active = true;
+  // Until the loop's first turn after watch(), a block is start-up (JS stand-in for the native flag).
+  let loopTurned = false;
+  setImmediate(() => {
+    loopTurned = true;
+  }).unref();
 
   const deliver = (error: BlockingError, atExit: boolean): void => {
+    hooks.observe?.(error);
+    const fails = resolved.mode === 'strict' && (error.phase === 'loop' || resolved.failOnStartup);
     if (resolved.onBlock) {
       try {
         resolved.onBlock(error);
@@ -140,21 +176,25 @@ export function watch(options?: WatchOptions): Watcher {
         if (resolved.mode === 'strict') throw callbackError;
         sink.writeLine(`blockbuster: onBlock threw: ${String(callbackError)}`);
       }
+    } else if (error.phase === 'startup' && !fails) {
+      sink.writeStartup(error);
     } else if (resolved.mode === 'diagnostics') {
       sink.write(error);
     }
-    if (resolved.mode !== 'strict') return;
+    if (!fails || hooks.fail?.(error, atExit) === true) return;
     if (atExit) {
-      const code = error.culprit && codeFrame(error.culprit);
-      sink.writeLine(`${error.stack}${code ? `\n${code}` : ''}`);
-      process.exitCode = 1;
+      sink.writeLine(readableReport(error));
+      // A failing host keeps its own exit code; strict mode only fails a clean exit.
+      if (process.exitCode === undefined || Number(process.exitCode) === 0) process.exitCode = 1;
     } else {
-      // Thrown outside any callback of ours: the host sees an uncaught BlockingError.
+      error.stack = readableReport(error);
       process.nextTick(() => {
-        throw error;
+        throw error; // blockbuster strict mode: the event loop was blocked; the report follows.
       });
     }
   };
+
+  const phaseOf = (raw: RawWithPhase): BlockPhase => ((raw.startup ?? !loopTurned) ? 'startup' : 'loop');
 
   // Taking and building reports is blockbuster's own work: the watchdog never reports it.
   const build = (finishActive: boolean): BlockingError[] => {
@@ -170,7 +210,7 @@ export function watch(options?: WatchOptions): Watcher {
 
   const buildOrSay = (raw: RawReport): BlockingError[] => {
     try {
-      return [buildReport(raw, resolved.thresholdMs)];
+      return [buildReport(raw, resolved.thresholdMs, phaseOf(raw))];
     } catch (buildError) {
       // Diagnostics never throw into the host; strict mode surfaces the bug.
       if (resolved.mode === 'strict') throw buildError;
@@ -220,6 +260,10 @@ export function watch(options?: WatchOptions): Watcher {
     }
   }
 
+  function flush(): void {
+    if (active) drain(true, false);
+  }
+
   return {
     thresholdMs: resolved.thresholdMs,
     mode: resolved.mode,
@@ -227,6 +271,7 @@ export function watch(options?: WatchOptions): Watcher {
       return active;
     },
     stop,
+    flush,
     [Symbol.dispose]: stop,
   };
 }
