@@ -128,7 +128,12 @@ export interface WatchHooks {
   observe?: (error: BlockingError) => void;
   /** Takes a strict-mode failure instead of the uncaught throw; false leaves it to watch(). */
   fail?: (error: BlockingError, atExit: boolean) => boolean;
+  /** The preload's watcher: a later watch() on the same thread stops it instead of failing. */
+  yieldToWatch?: boolean;
 }
+
+// The thread's preload watcher, if any (module state is per thread: each worker loads its own copy).
+let yielding: Watcher | undefined;
 
 /** @internal A watcher whose pending reports can be taken now (a test ends). */
 export interface InternalWatcher extends Watcher {
@@ -150,6 +155,7 @@ export function watch(options?: WatchOptions): Watcher {
 /** @internal watch() with hooks; the public watch() passes none. */
 export function createWatcher(options: WatchOptions | undefined, hooks: WatchHooks = {}): InternalWatcher {
   const resolved = resolveOptions(options);
+  if (yielding?.active) yielding.stop();
   if (binding.isWatching()) {
     throw new Error('watch(): this thread is already watched; stop() the existing watcher first');
   }
@@ -264,7 +270,7 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
     if (active) drain(true, false);
   }
 
-  return {
+  const watcher: InternalWatcher = {
     thresholdMs: resolved.thresholdMs,
     mode: resolved.mode,
     get active() {
@@ -274,4 +280,6 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
     flush,
     [Symbol.dispose]: stop,
   };
+  if (hooks.yieldToWatch === true) yielding = watcher;
+  return watcher;
 }
