@@ -36,11 +36,19 @@ export interface BlockingErrorInit {
   phase?: BlockPhase;
 }
 
-const USER_CODE_EXCLUDED = /(^node:)|([\\/]node_modules[\\/])|(^internal[\\/])/;
+/**
+ * The one rule for "not the user's code", shared with the native lines: a file starting with one
+ * of the prefixes (Node's own modules) or containing one of the parts (a dependency).
+ */
+export const INTERNAL_FILES = {
+  prefixes: ['node:', 'internal/', 'internal\\'],
+  parts: ['/node_modules/', '\\node_modules\\'],
+} as const;
 
 /** True for a frame in the user's own code: not Node internals, not a dependency. */
 export function isUserFrame(frame: StackFrame): boolean {
-  return frame.file !== '' && !USER_CODE_EXCLUDED.test(frame.file);
+  const { file } = frame;
+  return file !== '' && !INTERNAL_FILES.prefixes.some((p) => file.startsWith(p)) && !INTERNAL_FILES.parts.some((p) => file.includes(p));
 }
 
 /** `fn (file:line:col)` — the way stack traces name a frame. */

@@ -77,6 +77,15 @@ export class ReportSink {
     if (this.ownsFd) closeSync(this.fd);
   }
 
+  /** Blocks the native queue could not keep; the same line the native side writes at exit. */
+  writeDropped(dropped: number): void {
+    this.writeLine(
+      this.format === 'json'
+        ? JSON.stringify({ name: 'BlockingError', source: 'watchdog', status: 'dropped', dropped, time: new Date().toISOString() })
+        : `blockbuster: ${dropped} blocks were not reported (report queue full)`,
+    );
+  }
+
   writeLine(line: string): void {
     try {
       writeSync(this.fd, `${line}\n`);

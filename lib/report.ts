@@ -65,7 +65,7 @@ function isCulpritCandidate(frame: StackFrame): boolean {
 }
 
 function decideState(raw: RawReport, blockingCall: string | undefined): BlockState {
-  if (raw.inAtomicsWait) return 'atomics-wait';
+  if (raw.vmState === 'atomics-wait') return 'atomics-wait';
   if (raw.gcMs >= raw.durationMs / 2) return 'gc';
   if (raw.captureDelayMs === undefined || raw.captureDelayMs - raw.captureGcMs >= NATIVE_CAPTURE_DELAY_MS) {
     return 'native';
@@ -108,7 +108,7 @@ export function buildReport(raw: RawReport, thresholdMs: number, phase: BlockPha
   const culpritIndex = frames.findIndex(isCulpritCandidate);
   const culprit = culpritIndex >= 0 ? frames[culpritIndex] : undefined;
   let blockingCall = culprit ? findBlockingCall(frames, culpritIndex) : undefined;
-  if (raw.inAtomicsWait) blockingCall = 'Atomics.wait';
+  if (raw.vmState === 'atomics-wait') blockingCall = 'Atomics.wait';
   const state = decideState(raw, blockingCall);
   return new BlockingError({
     source: 'watchdog',

@@ -1,12 +1,18 @@
 // watch(): options, modes and delivery of the watchdog's reports.
 import { binding } from './binding';
-import type { RawReport } from './binding';
+import type { NativeStartOptions, RawReport } from './binding';
+import { INTERNAL_FILES } from './blocking-error';
 import type { BlockPhase, BlockingError } from './blocking-error';
 import { ReportSink, isValidFd, readableReport } from './output';
 import type { OutputFormat } from './output';
 import { buildReport } from './report';
 
 export type WatchMode = 'diagnostics' | 'strict';
+
+/** Frames copied per sample. */
+const MAX_FRAMES = 64;
+/** Reports the native side keeps for JS; beyond that they are counted and the count is said. */
+const MAX_QUEUED_REPORTS = 256;
 
 export interface WatchOptions {
   /** A block longer than this is reported. Default 20. */
@@ -141,9 +147,6 @@ export interface InternalWatcher extends Watcher {
   flush(): void;
 }
 
-// The native RawReport gains `startup` (the block began before the loop's first iteration).
-type RawWithPhase = RawReport & { startup?: boolean };
-
 /**
  * Starts the native watchdog for the calling thread (main thread or a worker). One watcher per
  * thread: a second watch() while one is active throws.
@@ -166,11 +169,6 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
     throw new Error(`watch(): option output: cannot open ${JSON.stringify(resolved.output)} for appending: ${(error as Error).message}`);
   }
   let active = true;
-  // Until the loop's first turn after watch(), a block is start-up (JS stand-in for the native flag).
-  let loopTurned = false;
-  setImmediate(() => {
-    loopTurned = true;
-  }).unref();
 
   const deliver = (error: BlockingError, atExit: boolean): void => {
     hooks.observe?.(error);
@@ -200,14 +198,15 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
     }
   };
 
-  const phaseOf = (raw: RawWithPhase): BlockPhase => ((raw.startup ?? !loopTurned) ? 'startup' : 'loop');
+  // The native side knows whether the block began before the loop's first iteration after start.
+  const phaseOf = (raw: RawReport): BlockPhase => (raw.startup ? 'startup' : 'loop');
 
   // Taking and building reports is blockbuster's own work: the watchdog never reports it.
   const build = (finishActive: boolean): BlockingError[] => {
     binding.ownWork(true);
     try {
       const { reports, dropped } = binding.takeReports(finishActive);
-      if (dropped > 0) sink.writeLine(`blockbuster: ${dropped} blocks were not reported (report queue full)`);
+      if (dropped > 0) sink.writeDropped(dropped);
       return reports.flatMap((raw) => buildOrSay(raw));
     } finally {
       binding.ownWork(false);
@@ -234,13 +233,16 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
     stop();
   };
 
-  const startOptions = {
+  const startOptions: NativeStartOptions = {
     thresholdMs: resolved.thresholdMs,
     hangReportMs: resolved.hangReportMs,
     abortAfterMs: resolved.hangMs === Infinity ? 0 : resolved.hangMs,
     outputFd: sink.fd,
-    maxFrames: 64,
+    maxFrames: MAX_FRAMES,
+    maxQueued: MAX_QUEUED_REPORTS,
     json: resolved.format === 'json',
+    internalFilePrefixes: INTERNAL_FILES.prefixes,
+    internalFileParts: INTERNAL_FILES.parts,
   };
   try {
     // A call queued before stop() may arrive after it, even after a new watch(): not ours then.

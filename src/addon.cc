@@ -3,6 +3,8 @@
 #include <uv.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "stack_capture.h"
 #include "watchdog.h"
@@ -21,18 +23,35 @@ void CallNotify(Napi::Env env, Napi::Function callback, void*, void*) {
 
 using NotifyFunction = Napi::TypedThreadSafeFunction<void, void, CallNotify>;
 
+// The one way a watcher ends: stop(), the environment's cleanup hook and the destructor.
+enum class Teardown { kStop, kEnvCleanup, kDestroy };
+
 struct EnvState {
   std::unique_ptr<Watchdog> watchdog;
   NotifyFunction notify;
   napi_async_cleanup_hook_handle cleanup = nullptr;
 
-  ~EnvState() { StopWatchdog(); }
+  ~EnvState() { End(Teardown::kDestroy); }
 
-  void StopWatchdog() {
-    if (watchdog == nullptr) return;
-    watchdog->Stop();
+  // `hook` is the cleanup hook being run (kEnvCleanup): removed once libuv closed our handles.
+  void End(Teardown reason, napi_async_cleanup_hook_handle hook = nullptr) {
+    if (cleanup != nullptr && reason != Teardown::kEnvCleanup) {
+      napi_remove_async_cleanup_hook(cleanup);
+    }
+    cleanup = nullptr;
+    if (watchdog == nullptr) {
+      if (hook != nullptr) napi_remove_async_cleanup_hook(hook);
+      return;
+    }
+    // Reports nobody will take any more are written by the native side: none is lost.
+    if (reason == Teardown::kEnvCleanup) watchdog->WriteUntaken();
+    watchdog->Stop(hook == nullptr ? nullptr : RemoveHook, hook);
     watchdog.reset();
     notify.Release();
+  }
+
+  static void RemoveHook(void* hook) {
+    napi_remove_async_cleanup_hook(static_cast<napi_async_cleanup_hook_handle>(hook));
   }
 };
 
@@ -42,28 +61,64 @@ uint64_t MsToNs(double ms) { return static_cast<uint64_t>(ms * 1e6); }
 
 double NsToMs(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
-double NumberOption(const Napi::Object& options, const char* name, double fallback) {
+// start() takes every option from lib/watch.ts, where the defaults live; none is guessed here.
+bool ReadNumber(const Napi::Object& options, const char* name, double* out) {
   Napi::Value value = options.Get(name);
-  return value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : fallback;
+  if (!value.IsNumber()) {
+    Napi::TypeError::New(options.Env(),
+                         std::string("start(): option ") + name + " must be a number")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = value.As<Napi::Number>().DoubleValue();
+  return true;
+}
+
+bool ReadStrings(const Napi::Object& options, const char* name, std::vector<std::string>* out) {
+  Napi::Value value = options.Get(name);
+  if (!value.IsArray()) {
+    Napi::TypeError::New(options.Env(),
+                         std::string("start(): option ") + name + " must be an array of strings")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::Array array = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    out->push_back(array.Get(i).ToString().Utf8Value());
+  }
+  return true;
+}
+
+bool ReadOptions(const Napi::Object& js, WatchdogOptions* options) {
+  double threshold_ms, hang_report_ms, abort_after_ms, output_fd, max_frames, max_queued;
+  if (!ReadNumber(js, "thresholdMs", &threshold_ms) ||
+      !ReadNumber(js, "hangReportMs", &hang_report_ms) ||
+      !ReadNumber(js, "abortAfterMs", &abort_after_ms) || !ReadNumber(js, "outputFd", &output_fd) ||
+      !ReadNumber(js, "maxFrames", &max_frames) || !ReadNumber(js, "maxQueued", &max_queued) ||
+      !ReadStrings(js, "internalFilePrefixes", &options->line.internal_prefixes) ||
+      !ReadStrings(js, "internalFileParts", &options->line.internal_parts)) {
+    return false;
+  }
+  Napi::Value json = js.Get("json");
+  if (!json.IsBoolean()) {
+    Napi::TypeError::New(js.Env(), "start(): option json must be a boolean")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  options->threshold_ns = MsToNs(threshold_ms);
+  options->hang_report_ns = MsToNs(hang_report_ms);
+  options->abort_after_ns = MsToNs(abort_after_ms);
+  options->output_fd = static_cast<int>(output_fd);
+  options->max_frames = static_cast<int>(max_frames);
+  options->max_queued = static_cast<size_t>(max_queued);
+  options->line.json = json.As<Napi::Boolean>().Value();
+  return true;
 }
 
 // Runs when the environment is torn down (process exit, worker.terminate()): the thread is
-// joined and the prepare handle closed before the loop goes away.
+// joined and the handles closed before the loop goes away.
 void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
-  auto* state = static_cast<EnvState*>(arg);
-  state->cleanup = nullptr;
-  if (state->watchdog == nullptr) {
-    napi_remove_async_cleanup_hook(handle);
-    return;
-  }
-  state->watchdog->WriteUntaken();
-  state->watchdog->Stop(
-      [](void* hook) {
-        napi_remove_async_cleanup_hook(static_cast<napi_async_cleanup_hook_handle>(hook));
-      },
-      handle);
-  state->watchdog.reset();
-  state->notify.Release();
+  static_cast<EnvState*>(arg)->End(Teardown::kEnvCleanup, handle);
 }
 
 Napi::Value Start(const Napi::CallbackInfo& info) {
@@ -79,14 +134,8 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Napi::Object js_options = info[0].As<Napi::Object>();
   WatchdogOptions options;
-  options.threshold_ns = MsToNs(NumberOption(js_options, "thresholdMs", 20));
-  options.hang_report_ns = MsToNs(NumberOption(js_options, "hangReportMs", 0));
-  options.abort_after_ns = MsToNs(NumberOption(js_options, "abortAfterMs", 0));
-  options.output_fd = static_cast<int>(NumberOption(js_options, "outputFd", 2));
-  options.max_frames = static_cast<int>(NumberOption(js_options, "maxFrames", 64));
-  options.json = js_options.Get("json").ToBoolean().Value();
+  if (!ReadOptions(info[0].As<Napi::Object>(), &options)) return env.Undefined();
 
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
@@ -113,12 +162,7 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Stop(const Napi::CallbackInfo& info) {
-  EnvState* state = State(info.Env());
-  if (state->cleanup != nullptr) {
-    napi_remove_async_cleanup_hook(state->cleanup);
-    state->cleanup = nullptr;
-  }
-  state->StopWatchdog();
+  State(info.Env())->End(Teardown::kStop);
   return info.Env().Undefined();
 }
 
@@ -142,7 +186,8 @@ Napi::Object ReportToJs(Napi::Env env, const BlockReport& report) {
               : Napi::Number::New(env, NsToMs(report.captured_ns - report.requested_ns)));
   out.Set("captureGcMs", NsToMs(report.capture_gc_ns));
   out.Set("gcMs", NsToMs(report.gc_ns));
-  out.Set("inAtomicsWait", report.in_atomics_wait);
+  out.Set("vmState", VmStateName(report.vm_state));
+  out.Set("startup", report.startup);
   Napi::Array frames = Napi::Array::New(env, report.frames.size());
   for (size_t i = 0; i < report.frames.size(); i++) frames.Set(i, FrameToJs(env, report.frames[i]));
   out.Set("frames", frames);
@@ -177,8 +222,23 @@ Napi::Value IsWatching(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), State(info.Env())->watchdog != nullptr);
 }
 
+// A binary built against another Node's headers must not get as far as its first V8 call (that
+// ends the process with a symbol lookup error): say so as an ordinary exception instead.
+bool CheckAbi(Napi::Env env) {
+  Napi::Value versions = env.Global().Get("process").As<Napi::Object>().Get("versions");
+  std::string running = versions.As<Napi::Object>().Get("modules").ToString().Utf8Value();
+  if (running == std::to_string(BLOCKBUSTER_NODE_ABI)) return true;
+  Napi::Error::New(env, "blockbuster: this binary was built for Node ABI " +
+                            std::to_string(BLOCKBUSTER_NODE_ABI) + ", but this Node has ABI " +
+                            running)
+      .ThrowAsJavaScriptException();
+  return false;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  if (!CheckAbi(env)) return exports;
   env.SetInstanceData(new EnvState());
+  exports.Set("abi", BLOCKBUSTER_NODE_ABI);
   exports.Set("start", Napi::Function::New(env, Start, "start"));
   exports.Set("stop", Napi::Function::New(env, Stop, "stop"));
   exports.Set("takeReports", Napi::Function::New(env, TakeReports, "takeReports"));

@@ -7,6 +7,18 @@
 
 namespace blockbuster {
 
+// What V8 said the watched thread was doing when the watchdog sampled it (v8::StateTag).
+enum class VmState : uint8_t {
+  kUnknown,
+  kJs,
+  kGc,
+  kCompiler,
+  kOther,
+  kExternal,
+  kAtomicsWait,
+  kIdle
+};
+
 struct Frame {
   std::string function_name;
   std::string file;
@@ -26,7 +38,8 @@ struct BlockReport {
   uint64_t end_ns = 0;          // when the loop made progress again
   uint64_t gc_ns = 0;           // GC time inside the block
   uint64_t gc_at_start_ns = 0;  // GC clock at block start, to compute gc_ns
-  bool in_atomics_wait = false;
+  bool startup = false;         // began before the loop's first iteration under this watcher
+  VmState vm_state = VmState::kUnknown;  // sampled at the threshold crossing
   std::vector<Frame> frames;
 };
 

@@ -1,32 +1,77 @@
 #include "report_line.h"
 
 #include <cstdio>
-#include <vector>
+#include <ctime>
 
 namespace blockbuster {
 namespace {
 
-constexpr size_t kFramesShown = 5;
+constexpr size_t kFramesShown = 8;
 
-bool IsInternal(const Frame& frame) {
-  return frame.file.empty() || frame.file.rfind("node:", 0) == 0 ||
-         frame.file.find("/node_modules/") != std::string::npos;
+bool IsInternal(const Frame& frame, const LineStyle& style) {
+  if (frame.file.empty()) return true;
+  for (const std::string& prefix : style.internal_prefixes) {
+    if (frame.file.rfind(prefix, 0) == 0) return true;
+  }
+  for (const std::string& part : style.internal_parts) {
+    if (frame.file.find(part) != std::string::npos) return true;
+  }
+  return false;
 }
 
-// User frames first; the innermost frame when the whole sample is internal.
-std::vector<const Frame*> FramesShown(const BlockReport& report) {
-  std::vector<const Frame*> shown;
+const Frame* Culprit(const BlockReport& report, const LineStyle& style) {
   for (const Frame& frame : report.frames) {
-    if (shown.size() < kFramesShown && !IsInternal(frame)) shown.push_back(&frame);
+    if (!IsInternal(frame, style)) return &frame;
   }
-  if (shown.empty() && !report.frames.empty()) shown.push_back(&report.frames.front());
-  return shown;
+  return nullptr;
+}
+
+// The same states lib/report.ts decides, from what the native side knows during the block.
+const char* State(const BlockReport& report) {
+  switch (report.vm_state) {
+    case VmState::kAtomicsWait:
+      return "atomics-wait";
+    case VmState::kGc:
+      return "gc";
+    case VmState::kExternal:
+      return "native";
+    default:
+      return report.captured_ns == 0 ? "native" : "js";
+  }
 }
 
 std::string DescribeFrame(const Frame& frame) {
   std::string where =
       frame.file + ":" + std::to_string(frame.line) + ":" + std::to_string(frame.column);
   return frame.function_name.empty() ? where : frame.function_name + " (" + where + ")";
+}
+
+std::string Message(const BlockReport& report, const LineContext& context, const LineStyle& style) {
+  std::string duration = std::to_string(context.duration_ms) + " ms";
+  std::string text = context.status == LineStatus::kOngoing
+                         ? "Event loop still blocked after " + duration
+                         : "Event loop blocked for " + duration;
+  const Frame* culprit = Culprit(report, style);
+  if (culprit != nullptr) {
+    text += " in " + DescribeFrame(*culprit);
+  } else if (report.frames.empty()) {
+    text += " in native code (no JavaScript stack sampled yet)";
+  }
+  if (context.status == LineStatus::kAborting) text += "; aborting the process (hangMs)";
+  if (context.status == LineStatus::kAtExit) text += " (reported at exit)";
+  return text;
+}
+
+const char* StatusName(LineStatus status) {
+  switch (status) {
+    case LineStatus::kOngoing:
+      return "ongoing";
+    case LineStatus::kAborting:
+      return "aborting";
+    case LineStatus::kAtExit:
+      return "at-exit";
+  }
+  return "ongoing";
 }
 
 std::string JsonString(const std::string& text) {
@@ -46,48 +91,69 @@ std::string JsonString(const std::string& text) {
   return out + "\"";
 }
 
-std::string TextLine(const BlockReport& report, const LineContext& context) {
-  std::string line = "blockbuster: event loop blocked for " + std::to_string(context.duration_ms) +
-                     " ms (" + context.status + ", threshold " +
-                     std::to_string(context.threshold_ms) + " ms)";
-  if (report.in_atomics_wait) line += " in Atomics.wait";
-  std::vector<const Frame*> shown = FramesShown(report);
-  if (shown.empty()) return line + "; no JS stack yet (the thread is in native code)";
-  line += " at ";
-  for (size_t i = 0; i < shown.size(); i++) {
-    if (i > 0) line += " <- ";
-    line += DescribeFrame(*shown[i]);
+std::string JsonFrame(const Frame& frame) {
+  return "{\"functionName\":" + JsonString(frame.function_name) +
+         ",\"file\":" + JsonString(frame.file) + ",\"line\":" + std::to_string(frame.line) +
+         ",\"column\":" + std::to_string(frame.column) + "}";
+}
+
+// ISO 8601 in UTC with milliseconds, like Date#toISOString.
+std::string IsoTime() {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  struct tm utc;
+  gmtime_r(&now.tv_sec, &utc);
+  char text[32];
+  size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(text + length, sizeof text - length, ".%03dZ",
+                static_cast<int>(now.tv_nsec / 1'000'000));
+  return text;
+}
+
+std::string TextLine(const BlockReport& report, const LineContext& context,
+                     const LineStyle& style) {
+  std::string line = "blockbuster: " + Message(report, context, style) +
+                     " [state=" + State(report) +
+                     ", threshold=" + std::to_string(context.threshold_ms) + " ms]";
+  for (size_t i = 0; i < report.frames.size() && i < kFramesShown; i++) {
+    line += "\n    at " + DescribeFrame(report.frames[i]);
   }
   return line;
 }
 
-std::string JsonLine(const BlockReport& report, const LineContext& context) {
+std::string JsonLine(const BlockReport& report, const LineContext& context,
+                     const LineStyle& style) {
   std::string line =
-      "{\"name\":\"BlockingError\",\"source\":\"watchdog\",\"status\":" +
-      JsonString(context.status) + ",\"durationMs\":" + std::to_string(context.duration_ms) +
-      ",\"thresholdMs\":" + std::to_string(context.threshold_ms) +
-      ",\"atomicsWait\":" + (report.in_atomics_wait ? "true" : "false") + ",\"frames\":[";
-  std::vector<const Frame*> shown = FramesShown(report);
-  for (size_t i = 0; i < shown.size(); i++) {
+      "{\"name\":\"BlockingError\",\"message\":" + JsonString(Message(report, context, style)) +
+      ",\"source\":\"watchdog\",\"status\":\"" + StatusName(context.status) + "\",\"phase\":\"" +
+      (report.startup ? "startup" : "loop") +
+      "\",\"durationMs\":" + std::to_string(context.duration_ms) +
+      ",\"thresholdMs\":" + std::to_string(context.threshold_ms) + ",\"state\":\"" + State(report) +
+      "\"";
+  if (const Frame* culprit = Culprit(report, style)) line += ",\"culprit\":" + JsonFrame(*culprit);
+  line += ",\"frames\":[";
+  for (size_t i = 0; i < report.frames.size(); i++) {
     if (i > 0) line += ",";
-    line += "{\"functionName\":" + JsonString(shown[i]->function_name) +
-            ",\"file\":" + JsonString(shown[i]->file) +
-            ",\"line\":" + std::to_string(shown[i]->line) +
-            ",\"column\":" + std::to_string(shown[i]->column) + "}";
+    line += JsonFrame(report.frames[i]);
   }
-  return line + "]}";
+  return line + "],\"time\":\"" + IsoTime() + "\"}";
 }
 
 }  // namespace
 
-std::string FormatReportLine(const BlockReport& report, const LineContext& context) {
-  return (context.json ? JsonLine(report, context) : TextLine(report, context)) + "\n";
+std::string FormatReportLine(const BlockReport& report, const LineContext& context,
+                             const LineStyle& style) {
+  return (style.json ? JsonLine(report, context, style) : TextLine(report, context, style)) + "\n";
 }
 
-std::string FormatDroppedLine(uint64_t dropped, bool json) {
-  if (json) return "{\"name\":\"BlockingError\",\"dropped\":" + std::to_string(dropped) + "}\n";
+std::string FormatDroppedLine(uint64_t dropped, const LineStyle& style) {
+  if (style.json) {
+    return "{\"name\":\"BlockingError\",\"source\":\"watchdog\",\"status\":\"dropped\","
+           "\"dropped\":" +
+           std::to_string(dropped) + ",\"time\":\"" + IsoTime() + "\"}\n";
+  }
   return "blockbuster: " + std::to_string(dropped) +
-         " more blocks were not reported (report queue full)\n";
+         " blocks were not reported (report queue full)\n";
 }
 
 }  // namespace blockbuster

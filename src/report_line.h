@@ -1,21 +1,32 @@
 // The lines the native side writes itself: while a block lasts, or for a report nobody took.
+// Same prefix, shape and JSON keys as the lines lib/output.ts writes for a BlockingError.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "report.h"
 
 namespace blockbuster {
 
-struct LineContext {
-  const char* status;  // "still blocked", "hang: aborting", "reported at exit"
-  uint64_t duration_ms;
-  uint64_t threshold_ms;
-  bool json;
+// Which frames are Node's or a dependency's: the rule JS passes in (lib/blocking-error.ts).
+struct LineStyle {
+  bool json = false;
+  std::vector<std::string> internal_prefixes;  // a file starting with one: `node:`
+  std::vector<std::string> internal_parts;     // a file containing one: `/node_modules/`
 };
 
-std::string FormatReportLine(const BlockReport& report, const LineContext& context);
-std::string FormatDroppedLine(uint64_t dropped, bool json);
+enum class LineStatus { kOngoing, kAborting, kAtExit };
+
+struct LineContext {
+  LineStatus status;
+  uint64_t duration_ms;
+  uint64_t threshold_ms;
+};
+
+std::string FormatReportLine(const BlockReport& report, const LineContext& context,
+                             const LineStyle& style);
+std::string FormatDroppedLine(uint64_t dropped, const LineStyle& style);
 
 }  // namespace blockbuster

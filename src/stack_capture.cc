@@ -17,12 +17,6 @@ void OnGcEpilogue(v8::Isolate*, v8::GCType, v8::GCCallbackFlags, void* data) {
     signals->gc_total_ns.fetch_add(uv_hrtime() - started, std::memory_order_acq_rel);
 }
 
-void OnAtomicsWait(v8::Isolate::AtomicsWaitEvent event, v8::Local<v8::SharedArrayBuffer>, size_t,
-                   int64_t, double, v8::Isolate::AtomicsWaitWakeHandle*, void* data) {
-  static_cast<IsolateSignals*>(data)->in_atomics_wait.store(
-      event == v8::Isolate::AtomicsWaitEvent::kStartWait, std::memory_order_release);
-}
-
 std::string ToUtf8(v8::Isolate* isolate, v8::Local<v8::String> value) {
   if (value.IsEmpty()) return std::string();
   v8::String::Utf8Value utf8(isolate, value);
@@ -62,11 +56,9 @@ IsolateHooks::IsolateHooks(v8::Isolate* isolate, IsolateSignals* signals)
     : isolate_(isolate), signals_(signals) {
   isolate_->AddGCPrologueCallback(OnGcPrologue, signals_);
   isolate_->AddGCEpilogueCallback(OnGcEpilogue, signals_);
-  isolate_->SetAtomicsWaitCallback(OnAtomicsWait, signals_);
 }
 
 IsolateHooks::~IsolateHooks() {
-  isolate_->SetAtomicsWaitCallback(nullptr, nullptr);
   isolate_->RemoveGCEpilogueCallback(OnGcEpilogue, signals_);
   isolate_->RemoveGCPrologueCallback(OnGcPrologue, signals_);
 }

@@ -1,4 +1,4 @@
-// The only V8-specific code: interrupts, stack sampling, GC and Atomics.wait signals.
+// V8 on the watched thread: interrupts that copy the JS stack, and GC signals.
 #pragma once
 
 #include <atomic>
@@ -18,12 +18,11 @@ namespace blockbuster {
 struct IsolateSignals {
   std::atomic<uint64_t> gc_total_ns{0};
   std::atomic<uint64_t> gc_started_ns{0};  // 0 when no GC is running
-  std::atomic<bool> in_atomics_wait{false};
 
   uint64_t GcClock(uint64_t now) const;
 };
 
-// Installs GC and Atomics.wait callbacks; must be created and destroyed on the isolate's thread.
+// Installs GC callbacks; must be created and destroyed on the isolate's thread.
 class IsolateHooks {
  public:
   IsolateHooks(v8::Isolate* isolate, IsolateSignals* signals);

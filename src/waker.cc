@@ -4,8 +4,9 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <ctime>
+#include <climits>
 
 namespace blockbuster {
 
@@ -37,14 +38,12 @@ void Waker::Wake() {
 Waker::Result Waker::Wait(int64_t timeout_ns, int loop_fd) {
   struct pollfd fds[2] = {{read_fd_, POLLIN, 0}, {loop_fd, POLLIN, 0}};
   nfds_t count = loop_fd >= 0 ? 2 : 1;
-  struct timespec timeout;
-  struct timespec* timeout_ptr = nullptr;
+  // poll() is POSIX (ppoll is not on macOS); rounding up never wakes before a deadline.
+  int timeout_ms = -1;
   if (timeout_ns >= 0) {
-    timeout.tv_sec = timeout_ns / 1000000000;
-    timeout.tv_nsec = timeout_ns % 1000000000;
-    timeout_ptr = &timeout;
+    timeout_ms = static_cast<int>(std::min<int64_t>((timeout_ns + 999'999) / 1'000'000, INT_MAX));
   }
-  int ready = ppoll(fds, count, timeout_ptr, nullptr);
+  int ready = poll(fds, count, timeout_ms);
   if (ready <= 0) return Result::kTimeout;
   if (fds[0].revents != 0) {
     char buffer[64];

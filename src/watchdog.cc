@@ -16,6 +16,8 @@ namespace {
 // A parked watchdog still looks at the loop this often, to bound the one race left: the loop
 // leaving poll and draining its fds between our idle check and our own poll().
 constexpr int64_t kMaxParkNs = 1'000'000'000;
+// How long the watchdog waits for the watched thread's signal handler (it answers in µs).
+constexpr uint64_t kSampleTimeoutNs = 10'000'000;
 
 void WriteAll(int fd, const std::string& text) {
   size_t offset = 0;
@@ -29,14 +31,15 @@ void WriteAll(int fd, const std::string& text) {
 
 }  // namespace
 
-void BlockTracker::Begin(uint64_t start_ns, uint64_t detected_ns, uint64_t gc_clock_at_start) {
+void BlockTracker::Begin(uint64_t start_ns, uint64_t detected_ns, uint64_t gc_clock_at_start,
+                         bool startup) {
   std::lock_guard<std::mutex> lock(mutex_);
   current_ = BlockReport{};
   current_.id = next_id_++;
   current_.start_ns = start_ns;
   current_.detected_ns = detected_ns;
   current_.gc_at_start_ns = gc_clock_at_start;
-  current_.in_atomics_wait = signals.in_atomics_wait.load(std::memory_order_acquire);
+  current_.startup = startup;
   active.store(true, std::memory_order_seq_cst);
 }
 
@@ -45,6 +48,11 @@ void BlockTracker::MarkRequested(uint64_t id, uint64_t requested_ns) {
   if (current_.id != id) return;
   current_.requested_ns = requested_ns;
   current_.gc_at_request_ns = signals.GcClock(requested_ns);
+}
+
+void BlockTracker::MarkSampled(uint64_t id, VmState vm_state) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (current_.id == id) current_.vm_state = vm_state;
 }
 
 bool BlockTracker::Finish(uint64_t end_ns) {
@@ -63,14 +71,12 @@ bool BlockTracker::Finish(uint64_t end_ns) {
 }
 
 void BlockTracker::Capture(uint64_t id, std::vector<Frame>&& frames) {
-  bool in_atomics_wait = signals.in_atomics_wait.load(std::memory_order_acquire);
   std::lock_guard<std::mutex> lock(mutex_);
   if (!active.load(std::memory_order_relaxed) || current_.id != id) return;
   current_.captured_ns = uv_hrtime();
   uint64_t gc_clock = signals.GcClock(current_.captured_ns);
   current_.capture_gc_ns =
       gc_clock > current_.gc_at_request_ns ? gc_clock - current_.gc_at_request_ns : 0;
-  current_.in_atomics_wait = current_.in_atomics_wait || in_atomics_wait;
   current_.frames = std::move(frames);
 }
 
@@ -100,6 +106,7 @@ Watchdog::Watchdog(uv_loop_t* loop, v8::Isolate* isolate, const WatchdogOptions&
   tracker_->max_queued = options_.max_queued;
   if (!tracker_->waker.ok()) return;
   hooks_ = std::make_unique<IsolateHooks>(isolate_, &tracker_->signals);
+  sampler_ = std::make_unique<ThreadSampler>(isolate_);
   probe_ = std::make_unique<LoopProbe>(loop, OnPrepare, OnCheck, this);
   thread_ = std::thread(&Watchdog::Run, this);
 }
@@ -113,6 +120,7 @@ void Watchdog::Stop(void (*on_closed)(void*), void* arg) {
   }
   tracker_->waker.Wake();
   if (thread_.joinable()) thread_.join();
+  sampler_.reset();
   hooks_.reset();
   if (probe_ != nullptr) {
     probe_->Close(on_closed, arg);
@@ -124,6 +132,7 @@ void Watchdog::Stop(void (*on_closed)(void*), void* arg) {
 
 void Watchdog::OnPrepare(void* data) {
   auto* self = static_cast<Watchdog*>(data);
+  self->loop_turned_.store(true, std::memory_order_relaxed);
   self->gc_clock_at_prepare_.store(
       self->tracker_->signals.gc_total_ns.load(std::memory_order_relaxed),
       std::memory_order_relaxed);
@@ -148,9 +157,9 @@ void Watchdog::WriteUntaken() {
   uint64_t dropped = 0;
   uint64_t now = uv_hrtime();
   for (const BlockReport& report : TakeReports(true, &dropped))
-    WriteLine(report, now, "reported at exit");
+    WriteLine(report, now, LineStatus::kAtExit);
   if (dropped > 0) {
-    WriteAll(options_.output_fd, FormatDroppedLine(dropped, options_.json));
+    WriteAll(options_.output_fd, FormatDroppedLine(dropped, options_.line));
   }
 }
 
@@ -174,7 +183,8 @@ void Watchdog::Run() {
     }
     if (reading.busy_ns >= options_.threshold_ns) {
       uint64_t start = reading.now_ns - reading.busy_ns;
-      tracker_->Begin(start, reading.now_ns, gc_clock_at_prepare_.load(std::memory_order_relaxed));
+      tracker_->Begin(start, reading.now_ns, gc_clock_at_prepare_.load(std::memory_order_relaxed),
+                      !loop_turned_.load(std::memory_order_relaxed));
       // Pairs with OnPrepare: if the loop reached prepare meanwhile, the block ended there.
       if (probe_->Iterations() != reading.at_prepare.iterations) {
         if (tracker_->Finish(probe_->Read().at_prepare.prepare_ns)) notify_();
@@ -206,6 +216,8 @@ void Watchdog::WatchBlock(uint64_t start_ns) {
   BlockReport block;
   if (!tracker_->ActiveCopy(&block)) return;
   uint64_t id = block.id;
+  // The signal answers even inside C++ or Atomics.wait, where the interrupt has to wait.
+  tracker_->MarkSampled(id, sampler_->Sample(kSampleTimeoutNs).vm_state);
   tracker_->MarkRequested(id, uv_hrtime());
   // The interrupt may run after stop(), or never: it must not own the tracker nor the Watchdog.
   std::weak_ptr<BlockTracker> weak = tracker_;
@@ -230,21 +242,21 @@ void Watchdog::WatchBlock(uint64_t start_ns) {
     if (!tracker_->ActiveCopy(&block) || block.id != id) return;
     now = uv_hrtime();
     if (options_.abort_after_ns > 0 && now >= start_ns + options_.abort_after_ns) {
-      WriteLine(block, now, "hang: aborting");
+      WriteLine(block, now, LineStatus::kAborting);
       std::abort();
     }
     if (options_.hang_report_ns > 0 && !hang_written && now >= start_ns + options_.hang_report_ns) {
-      WriteLine(block, now, "still blocked");
+      WriteLine(block, now, LineStatus::kOngoing);
       hang_written = true;
     }
   }
 }
 
-void Watchdog::WriteLine(const BlockReport& report, uint64_t now_ns, const char* status) {
+void Watchdog::WriteLine(const BlockReport& report, uint64_t now_ns, LineStatus status) {
   uint64_t end = report.end_ns != 0 ? report.end_ns : now_ns;
   LineContext context{status, (end - report.start_ns) / 1'000'000,
-                      options_.threshold_ns / 1'000'000, options_.json};
-  WriteAll(options_.output_fd, FormatReportLine(report, context));
+                      options_.threshold_ns / 1'000'000};
+  WriteAll(options_.output_fd, FormatReportLine(report, context, options_.line));
 }
 
 }  // namespace blockbuster

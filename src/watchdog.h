@@ -14,27 +14,31 @@
 
 #include "loop_probe.h"
 #include "report.h"
+#include "report_line.h"
 #include "stack_capture.h"
+#include "thread_sampler.h"
 #include "waker.h"
 
 namespace blockbuster {
 
+// Every field is set by start() from JS, where the defaults live (lib/watch.ts).
 struct WatchdogOptions {
-  uint64_t threshold_ns = 20'000'000;
-  uint64_t hang_report_ns = 0;  // 0 = no native line while a block lasts
-  uint64_t abort_after_ns = 0;  // 0 = never abort the process
-  int output_fd = 2;
-  bool json = false;  // native lines as JSON objects instead of text
-  int max_frames = 64;
-  size_t max_queued = 256;
+  uint64_t threshold_ns;
+  uint64_t hang_report_ns;  // 0 = no native line while a block lasts
+  uint64_t abort_after_ns;  // 0 = never abort the process
+  int output_fd;
+  int max_frames;
+  size_t max_queued;
+  LineStyle line;
 };
 
 // Everything a V8 interrupt may touch: shared-owned, because the interrupt can run after stop().
 class BlockTracker {
  public:
   // Watchdog thread.
-  void Begin(uint64_t start_ns, uint64_t detected_ns, uint64_t gc_clock_at_start);
+  void Begin(uint64_t start_ns, uint64_t detected_ns, uint64_t gc_clock_at_start, bool startup);
   void MarkRequested(uint64_t id, uint64_t requested_ns);
+  void MarkSampled(uint64_t id, VmState vm_state);
   // Any thread. Moves the active block to the ready queue; false when none was active.
   bool Finish(uint64_t end_ns);
   // Main thread (V8 interrupt). Stores the frames if block `id` is still going on.
@@ -45,7 +49,7 @@ class BlockTracker {
   std::atomic<bool> active{false};
   IsolateSignals signals;
   Waker waker;
-  size_t max_queued = 256;
+  size_t max_queued = 0;
 
  private:
   mutable std::mutex mutex_;
@@ -80,7 +84,7 @@ class Watchdog {
   static void OnCheck(void* self);
   void Run();
   void WatchBlock(uint64_t start_ns);
-  void WriteLine(const BlockReport& report, uint64_t now_ns, const char* status);
+  void WriteLine(const BlockReport& report, uint64_t now_ns, LineStatus status);
 
   WatchdogOptions options_;
   v8::Isolate* isolate_;
@@ -88,11 +92,14 @@ class Watchdog {
   std::shared_ptr<BlockTracker> tracker_;
   std::unique_ptr<LoopProbe> probe_;
   std::unique_ptr<IsolateHooks> hooks_;
+  std::unique_ptr<ThreadSampler> sampler_;
   std::atomic<uint64_t> gc_clock_at_prepare_{0};
   std::atomic<bool> stopping_{false};
   // True while the thread sleeps on the loop's fd: the loop's check phase must wake it then.
   std::atomic<bool> parked_{false};
   std::atomic<bool> own_work_{false};
+  // Set at the first iteration under this watcher: a block before it is start-up code.
+  std::atomic<bool> loop_turned_{false};
   std::thread thread_;
 };
 

@@ -139,7 +139,7 @@ test('an infinite loop is reported from the native side while it lasts', async (
   let seenAt;
   const result = await runFixture(FIXTURE, ['forever', 100], {
     onStderr(stderr, child) {
-      if (seenAt === undefined && /still blocked.*spinForever/.test(stderr)) {
+      if (seenAt === undefined && /still blocked after \d+ ms in spinForever .*\n {4}at spinForever/.test(stderr)) {
         seenAt = Date.now();
         child.kill('SIGKILL');
       }
@@ -159,7 +159,7 @@ test('strict mode: the process exits non-zero naming the culprit', async () => {
 test('strict mode hangMs: a hang aborts after printing the report', async () => {
   const { signal, code, stderr } = await runFixture(FIXTURE, ['strictHang', 50]);
   assert.ok(signal === 'SIGABRT' || code === 134, `signal ${signal} code ${code}`);
-  assert.match(stderr, /hang: aborting.*spinForever/);
+  assert.match(stderr, /blocked for \d+ ms in spinForever \(.*\); aborting the process \(hangMs\) \[state=js/);
 });
 
 test('diagnostics mode without onBlock: one readable report on stderr', async () => {
@@ -178,10 +178,17 @@ test("output to a file with format 'json': the live line and the report, one obj
   assert.equal(code, 0);
   assert.equal(stderr, '');
   const objects = fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-  const live = objects.filter((o) => o.status === 'still blocked');
-  const final = objects.filter((o) => o.message);
+  const live = objects.filter((o) => o.status === 'ongoing');
+  const final = objects.filter((o) => o.status === undefined);
   assert.equal(live.length, 1, JSON.stringify(objects));
+  // The native line has the keys of BlockingError#toJSON().
   assert.equal(live[0].frames[0].functionName, 'busyLoop');
+  assert.equal(live[0].culprit.functionName, 'busyLoop');
+  assert.equal(live[0].state, 'js');
+  assert.match(live[0].message, /^Event loop still blocked after \d+ ms in busyLoop \(/);
+  for (const key of Object.keys(live[0])) {
+    if (key !== 'status' && key !== 'phase' && key !== 'time') assert.ok(key in final[0], `native key ${key} not in toJSON()`);
+  }
   assert.equal(final.length, 1, JSON.stringify(objects));
   assert.equal(final[0].culprit.functionName, 'busyLoop');
   assert.equal(final[0].state, 'js');

@@ -1,0 +1,42 @@
+// Asks the watched thread, from the watchdog thread, what V8 is doing right now: a thread-directed
+// signal whose handler calls v8::Isolate::GetStackSample (async-signal-safe; V8's own profiler
+// calls it from SIGPROF). Unlike an interrupt, it answers while the thread sits in C++ or a wait.
+#pragma once
+
+#include <pthread.h>
+
+#include <cstdint>
+
+#include "report.h"
+
+namespace v8 {
+class Isolate;
+}
+
+namespace blockbuster {
+
+const char* VmStateName(VmState state);
+
+struct ThreadSample {
+  VmState vm_state = VmState::kUnknown;
+  uint64_t taken_ns = 0;  // 0 when no sample was taken (unsupported platform, signal blocked)
+};
+
+class ThreadSampler {
+ public:
+  // Thread to watch: creates the sampler for the calling thread and its isolate.
+  explicit ThreadSampler(v8::Isolate* isolate);
+  // Thread to watch, after the watchdog thread that sampled it was joined.
+  ~ThreadSampler();
+  ThreadSampler(const ThreadSampler&) = delete;
+  ThreadSampler& operator=(const ThreadSampler&) = delete;
+
+  // Watchdog thread. Waits at most `timeout_ns` for the handler; a thread that has the signal
+  // blocked gives an empty sample, and a late handler then finds nothing to do.
+  ThreadSample Sample(uint64_t timeout_ns);
+
+ private:
+  int slot_ = -1;
+};
+
+}  // namespace blockbuster
