@@ -20,14 +20,15 @@ const { startSession, helperExports } = hostRequire('./testing/entry') as typeof
 const JEST_LOADER = /[\\/]node_modules[\\/](jest-runtime|@jest[\\/]transform)[\\/]/;
 
 type Hook = (fn: () => void) => void;
+type Hooks = { beforeEach: Hook; afterEach: Hook; afterAll: Hook };
 
-function jestHooks(): { beforeEach: Hook; afterEach: Hook } {
-  const scope = globalThis as { beforeEach?: unknown; afterEach?: unknown };
-  if (typeof scope.beforeEach === 'function' && typeof scope.afterEach === 'function') {
-    return { beforeEach: scope.beforeEach as Hook, afterEach: scope.afterEach as Hook };
+function jestHooks(): Hooks {
+  const scope = globalThis as Partial<Record<keyof Hooks, unknown>>;
+  if (typeof scope.beforeEach === 'function' && typeof scope.afterEach === 'function' && typeof scope.afterAll === 'function') {
+    return scope as Hooks;
   }
   // injectGlobals: false
-  return require('@jest/globals') as { beforeEach: Hook; afterEach: Hook };
+  return require('@jest/globals') as Hooks;
 }
 
 const current: SessionModule.TestSession = startSession({ runner: 'jest', isLoaderFrame: (file) => JEST_LOADER.test(file) });
@@ -38,5 +39,7 @@ hooks.afterEach(() => {
   const error = current.end();
   if (error !== undefined) throw error;
 });
+// In band, the runner's own work after the file (results, reports) runs in this process.
+hooks.afterAll(() => current.fileEnded());
 
 export const { allowBlocking, allowBlockingIn } = helperExports(current);

@@ -5,6 +5,8 @@ import { readableReport } from './output';
 import { helperExports, startSession } from './testing/entry';
 
 const current = startSession({ runner: 'mocha' });
+// Before the spec files load, so the functions they capture are the checking ones.
+current.fileStarted();
 
 type Done = (error?: unknown) => void;
 interface RunnableLike {
@@ -44,6 +46,10 @@ function patch(runnable: object | undefined): void {
 export const mochaHooks = {
   beforeAll(this: { test?: object }): void {
     patch(this.test);
+  },
+  // The run is over: mocha's reporters may write files synchronously.
+  afterAll(): void {
+    current.fileEnded();
   },
 };
 

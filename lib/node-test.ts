@@ -5,6 +5,8 @@ import { readableReport } from './output';
 import { helperExports, startSession } from './testing/entry';
 
 const current = startSession({ runner: 'node:test' });
+// One process per test file: the rule set stays active until it exits.
+current.fileStarted();
 
 beforeEach(() => current.begin());
 afterEach(() => {

@@ -47,16 +47,26 @@ export class TestSession {
     this.allowed.add({ file: __filename, functions: ALLOWED_FRAMES });
     this.watcher = createWatcher(config.watch, { fail: (error, atExit) => this.take(error, atExit) });
     if (config.rules) {
-      this.rules = new BlockBuster().activate();
+      this.rules = new BlockBuster();
       for (const rule of Object.values(this.rules.functions)) rule.canBlockIn(__filename, ALLOWED_FRAMES);
     }
     process.on('exit', () => this.atExit());
   }
 
-  /** A test file starts loading (setup files run per file in jest and vitest). */
+  /**
+   * A test file starts loading (setup files run per file in jest and vitest): the rule set is
+   * activated before the file's own code runs, so the functions it captures are the checking ones.
+   */
   fileStarted(): void {
     this.settle();
     this.stage = 'loading';
+    this.rules?.activate();
+  }
+
+  /** The file's tests are over: the runner's own work after them (results, reports) is not checked. */
+  fileEnded(): void {
+    this.settle();
+    this.rules?.deactivate();
   }
 
   /** A test starts. Blocks since the last test ended (hooks, the runner) are carried into this one. */

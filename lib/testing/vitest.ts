@@ -7,6 +7,7 @@ type Hook = (fn: () => void) => void;
 export interface VitestHooks {
   beforeEach: Hook;
   afterEach: Hook;
+  afterAll: Hook;
 }
 
 /** Registers the hooks for the test file being collected; returns the helper's exports. */
@@ -19,5 +20,6 @@ export function installVitest(hooks: VitestHooks): HelperExports {
     const error = current.end();
     if (error !== undefined) throw error;
   });
+  hooks.afterAll(() => current.fileEnded());
   return helperExports(current);
 }
