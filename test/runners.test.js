@@ -48,10 +48,27 @@ test('vitest 4: setupFiles: [blockbuster/vitest]', async (t) => {
   assertVerdicts(fromJestLikeJson(JSON.parse(fs.readFileSync(out, 'utf8'))), stdout + stderr);
 });
 
+test('vitest 4, CommonJS form: require(blockbuster/vitest) with globals', async (t) => {
+  const out = tempFile(t, 'vitest.json');
+  const cwd = path.join(RUNNERS, 'vitest');
+  const { code, stdout, stderr } = await run([binOf('vitest'), 'run', '--config', 'vitest.require.config.mjs', '--reporter=json', `--outputFile=${out}`], { cwd, env: ENV });
+  assert.equal(code, 1, stderr);
+  assertVerdicts(fromJestLikeJson(JSON.parse(fs.readFileSync(out, 'utf8'))), stdout + stderr);
+});
+
 test('jest 30: setupFilesAfterEnv: [blockbuster/jest]', async (t) => {
   const out = tempFile(t, 'jest.json');
   const cwd = path.join(RUNNERS, 'jest');
   const { code, stdout, stderr } = await run([binOf('jest'), '--config', 'jest.config.js', '--ci', '--json', `--outputFile=${out}`], { cwd, env: ENV });
+  assert.equal(code, 1, stderr);
+  assertVerdicts(fromJestLikeJson(JSON.parse(fs.readFileSync(out, 'utf8'))), stdout + stderr);
+});
+
+test('jest 30, ES module form: import blockbuster/jest (--experimental-vm-modules)', async (t) => {
+  const out = tempFile(t, 'jest.json');
+  const cwd = path.join(RUNNERS, 'jest');
+  const env = { ...ENV, NODE_OPTIONS: '--experimental-vm-modules' };
+  const { code, stdout, stderr } = await run([binOf('jest'), '--config', 'jest.esm.config.js', '--ci', '--json', `--outputFile=${out}`], { cwd, env });
   assert.equal(code, 1, stderr);
   assertVerdicts(fromJestLikeJson(JSON.parse(fs.readFileSync(out, 'utf8'))), stdout + stderr);
 });
@@ -80,8 +97,43 @@ test('node:test: node --test --import blockbuster/node-test', async () => {
   const results = {};
   for (const line of stdout.split('\n').filter((l) => l.startsWith('{'))) {
     const r = JSON.parse(line);
-    results[r.name] = { status: r.status, message: r.message ?? '' };
+    if (r.name !== undefined) results[r.name] = { status: r.status, message: r.message ?? '' };
   }
   assertVerdicts(results, stderr);
   assert.equal(code, 1, stderr);
+});
+
+/** Runs a node:test fixture; `results` by test name, `stderr` what the test file's process wrote there. */
+async function nodeTest(file, env) {
+  const cwd = path.join(RUNNERS, 'node-test');
+  const out = await run(['--test', '--import', 'blockbuster/node-test', '--test-reporter=./json-reporter.mjs', file], { cwd, env: { ...ENV, ...env } });
+  const events = out.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const results = Object.fromEntries(events.filter((e) => e.name !== undefined).map((e) => [e.name, e]));
+  const stderr = events.filter((e) => e.stderr !== undefined).map((e) => e.stderr).join('') + out.stderr;
+  return { ...out, results, stderr };
+}
+
+test('node:test: a block in a hook or in a timer a test left behind fails what the runner was running', async () => {
+  const { stdout, stderr, results } = await nodeTest('attribution.test.mjs');
+  const context = `${stdout}\n${stderr}`;
+  assert.equal(results['has a slow beforeEach'].status, 'failed', context);
+  assert.match(results['has a slow beforeEach'].message, /Event loop blocked for \d+ ms in slowHook \(/, context);
+  assert.equal(results['leaves a timer behind'].status, 'passed', context);
+  assert.equal(results['is running when the timer fires'].status, 'failed', context);
+  assert.match(results['is running when the timer fires'].message, /Event loop blocked for \d+ ms in lateWork \(/, context);
+  assert.equal(results['runs after all that'].status, 'passed', context);
+});
+
+test('a helper with a bad BLOCKBUSTER_* variable fails the run, naming it', async () => {
+  const { code, stderr, results } = await nodeTest('blocking.test.mjs', { BLOCKBUSTER_MODE: 'loud' });
+  assert.notEqual(code, 0);
+  assert.match(stderr, /blockbuster: BLOCKBUSTER_MODE must be 'diagnostics' or 'strict', got "loud"/);
+  assert.equal(results['stays clean'], undefined, 'no test ran');
+});
+
+test('BLOCKBUSTER_MODE=diagnostics: blocks are reported, not failures; the rule set still throws', async () => {
+  const { stdout, stderr, results } = await nodeTest('blocking.test.mjs', { BLOCKBUSTER_MODE: 'diagnostics' });
+  assert.equal(results['blocks the loop'].status, 'passed', stdout);
+  assert.match(stderr, /blockbuster: Event loop blocked for \d+ ms in blockTheLoop/);
+  assert.equal(results['reads a file synchronously after an await'].status, 'failed', stdout);
 });

@@ -71,6 +71,8 @@ export class TestSession {
 
   /** A test starts. Blocks since the last test ended (hooks, the runner) are carried into this one. */
   begin(): void {
+    // Hooks registered twice (the helper loaded both as CommonJS and as an ES module) run once.
+    if (this.stage === 'test') return;
     this.settle();
     this.stage = 'test';
     this.allowCurrent = false;
@@ -78,6 +80,7 @@ export class TestSession {
 
   /** The test ends: the error to fail it with, or undefined. Pending reports are taken now. */
   end(): BlockingError | undefined {
+    if (this.stage !== 'test') return undefined;
     this.watcher?.flush();
     const errors = this.recorded.map((r) => (r.stage === 'between' ? beforeTheTest(r.error) : r.error));
     this.recorded = [];

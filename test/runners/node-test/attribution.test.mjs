@@ -1,0 +1,33 @@
+// Blocks outside a test body: in the test's own beforeEach hook, and in a timer a test left behind.
+import { beforeEach, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+
+const blockMs = Number(process.env.FIXTURE_BLOCK_MS);
+
+function slowHook() {
+  const end = Date.now() + blockMs;
+  while (Date.now() < end);
+}
+
+function lateWork() {
+  const end = Date.now() + blockMs;
+  while (Date.now() < end);
+}
+
+beforeEach((t) => {
+  if (t.name === 'has a slow beforeEach') slowHook();
+});
+
+test('has a slow beforeEach', () => {});
+
+test('leaves a timer behind', () => {
+  setTimeout(lateWork, 20);
+});
+
+test('is running when the timer fires', async () => {
+  await delay(2 * blockMs);
+});
+
+test('runs after all that', async () => {
+  await delay(5);
+});
