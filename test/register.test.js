@@ -116,3 +116,10 @@ for (const [name, value, expected] of [
     }
   });
 }
+
+test("the program's own watch() takes over from the preload's watcher instead of failing", async () => {
+  const { code, stdout, stderr } = await required(['ownWatch', 'loop']);
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout, 'own watcher: loopWork\n');
+  assert.equal(reportLines(stderr, 'loopWork').length, 0, 'reported once, by the program\'s watcher');
+});
