@@ -125,7 +125,11 @@ export class TestSession {
   // The watcher's strict-mode failure: recorded against the current stage instead of thrown.
   private take(error: BlockingError, atExit: boolean): boolean {
     if (error.frames.some((f) => this.allowed.matches(f.file, f.functionName))) return true;
-    if (atExit) return false;
+    if (atExit) {
+      // watch() prints it and fails a clean exit; said to be after the tests when it was.
+      if (this.stage === 'between') beforeTheTest(error, 'after the last test ended');
+      return false;
+    }
     if (error.frames.some((f) => this.isLoaderFrame(f.file))) {
       this.log(error, `while ${this.runner} was loading a module`);
       return true;

@@ -1,5 +1,6 @@
-// Blocks outside a test body: in the test's own beforeEach hook, and in a timer a test left behind.
-import { beforeEach, test } from 'node:test';
+// Blocks outside a test body: while the file loads, in the test's own beforeEach hook, in a timer a
+// test left behind, and in an after hook once every test is over.
+import { after, beforeEach, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 
 const blockMs = Number(process.env.FIXTURE_BLOCK_MS);
@@ -9,10 +10,24 @@ function slowHook() {
   while (Date.now() < end);
 }
 
+function loadingWork() {
+  const end = Date.now() + blockMs;
+  while (Date.now() < end);
+}
+
+function afterAllWork() {
+  const end = Date.now() + blockMs;
+  while (Date.now() < end);
+}
+
 function lateWork() {
   const end = Date.now() + blockMs;
   while (Date.now() < end);
 }
+
+loadingWork();
+
+after(afterAllWork);
 
 beforeEach((t) => {
   if (t.name === 'has a slow beforeEach') slowHook();
