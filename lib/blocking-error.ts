@@ -32,6 +32,16 @@ export interface BlockingErrorInit {
   captureDelayMs?: number;
   /** Part of the block spent in garbage collection, in ms (watchdog only). */
   gcMs?: number;
+  /** The thread that blocked: `worker_threads.threadId` (0 = main). */
+  threadId?: number;
+  /** The worker's name (`new Worker(file, { name })`), where Node has it (22+). */
+  threadName?: string;
+  /** The native addon the thread was inside, when the watchdog saw one on its native stack. */
+  nativeModule?: string;
+  /** How many samples the watchdog took, and how many named the culprit (watchdog only). */
+  samples?: { total: number; dominant: number };
+  /** What the first sample (at the threshold crossing) named, when it differs from the answer. */
+  firstSample?: { culprit: StackFrame | undefined; blockingCall: string | undefined; frames: readonly StackFrame[] };
   /** Default `loop`. */
   phase?: BlockPhase;
 }
@@ -73,6 +83,11 @@ export class BlockingError extends Error {
   declare readonly state: BlockState | undefined;
   declare readonly captureDelayMs: number | undefined;
   declare readonly gcMs: number | undefined;
+  declare readonly threadId: number | undefined;
+  declare readonly threadName: string | undefined;
+  declare readonly nativeModule: string | undefined;
+  declare readonly samples: { total: number; dominant: number } | undefined;
+  declare readonly firstSample: BlockingErrorInit['firstSample'];
   declare readonly phase: BlockPhase;
 
   constructor(init: BlockingErrorInit) {
@@ -87,6 +102,11 @@ export class BlockingError extends Error {
       state: init.state,
       captureDelayMs: init.captureDelayMs,
       gcMs: init.gcMs,
+      threadId: init.threadId,
+      threadName: init.threadName,
+      nativeModule: init.nativeModule,
+      samples: init.samples,
+      firstSample: init.firstSample,
       phase: init.phase ?? 'loop',
     };
     for (const [key, value] of Object.entries(fields)) {
@@ -108,6 +128,11 @@ export class BlockingError extends Error {
       culprit: this.culprit,
       captureDelayMs: this.captureDelayMs,
       gcMs: this.gcMs,
+      threadId: this.threadId,
+      threadName: this.threadName,
+      nativeModule: this.nativeModule,
+      samples: this.samples,
+      firstSample: this.firstSample,
       phase: this.phase,
       frames: this.frames,
     };

@@ -95,7 +95,9 @@ export class ReportSink {
   }
 
   private text(error: BlockingError, suppressed: number): string {
-    const lines = [`blockbuster: ${error.message} [state=${error.state}, threshold=${error.thresholdMs} ms]`];
+    // The rule set's errors (report mode) have no watchdog state or threshold to show.
+    const context = error.state === undefined ? '' : ` [state=${error.state}, threshold=${error.thresholdMs} ms]`;
+    const lines = [`blockbuster: ${error.message}${context}`];
     if (suppressed > 0) lines[0] += ` (${suppressed} earlier blocks not reported: rate limit)`;
     // Read only for lines a human will see: onBlock and JSON output never pay for it.
     const code = error.culprit && codeFrame(error.culprit);

@@ -2,11 +2,14 @@
 import * as path from 'node:path';
 import { BlockingError, formatFrame, isUserFrame } from './blocking-error';
 import type { BlockPhase, BlockState, StackFrame } from './blocking-error';
-import type { RawReport } from './binding';
+import type { RawFrame, RawReport, RawSample } from './binding';
 import { linesOf, mapFrame, toPath } from './source-map';
 
-// The interrupt runs within microseconds while JS executes; later means the thread sat in C++.
-const NATIVE_CAPTURE_DELAY_MS = 3;
+// The interrupt runs within microseconds while JS executes; much later means the thread sat in
+// C++. A busy 2-core machine delays it by a few ms too, hence a margin above that noise.
+function lateAfterMs(thresholdMs: number): number {
+  return Math.min(10, Math.max(3, thresholdMs / 2));
+}
 
 // Modules whose synchronous APIs spend their time in C++ (file system, processes, zlib, crypto).
 const NATIVE_MODULES = new Set(['fs', 'child_process', 'zlib', 'crypto']);
@@ -59,19 +62,110 @@ function safeExports(moduleName: string): Record<string, unknown> | undefined {
 const OWN_DIRS = ['dist', 'lib'].map((dir) => path.join(__dirname, '..', dir) + path.sep);
 
 function isCulpritCandidate(frame: StackFrame): boolean {
-  if (!isUserFrame(frame)) return false;
-  const file = toPath(frame.file) ?? frame.file;
-  return !OWN_DIRS.some((dir) => file.startsWith(dir));
+  return isUserFrame(frame) && !isOwnFrame(frame);
 }
 
-function decideState(raw: RawReport, blockingCall: string | undefined): BlockState {
-  if (raw.vmState === 'atomics-wait') return 'atomics-wait';
-  if (raw.gcMs >= raw.durationMs / 2) return 'gc';
-  if (raw.captureDelayMs === undefined || raw.captureDelayMs - raw.captureGcMs >= NATIVE_CAPTURE_DELAY_MS) {
-    return 'native';
+/** The thread the report is about. */
+export interface ThreadInfo {
+  threadId: number;
+  threadName: string | undefined;
+}
+
+/** Where each sample's culprit and API came from, for the reader and for tests. */
+export type SampleSource = 'interrupt' | 'call-site' | 'none';
+
+/** One sample as the report reads it: what blocked at that moment. */
+export interface SampleView {
+  atMs: number;
+  state: BlockState;
+  culprit: StackFrame | undefined;
+  blockingCall: string | undefined;
+  nativeModule: string | undefined;
+  source: SampleSource;
+  frames: StackFrame[];
+}
+
+/** The recorder's answer for a sample: the tracked API call that was running under it. */
+export type CallSiteLookup = (key: number) => { api: string; frames: readonly StackFrame[] } | undefined;
+
+function culpritOf(frames: readonly StackFrame[]): { culprit: StackFrame | undefined; index: number } {
+  const index = frames.findIndex(isCulpritCandidate);
+  return { culprit: index >= 0 ? frames[index] : undefined, index };
+}
+
+// The frames a reader sees: the user's and Node's, not blockbuster's own wrappers.
+function mapFrames(frames: readonly StackFrame[]): StackFrame[] {
+  return frames.map(mapFrame).filter((frame) => !isOwnFrame(frame));
+}
+
+function isOwnFrame(frame: StackFrame): boolean {
+  const file = toPath(frame.file) ?? frame.file;
+  return OWN_DIRS.some((dir) => file.startsWith(dir));
+}
+
+function viewSample(raw: RawSample, stackOf: (key: number) => RawFrame[], lateMs: number, lookup: CallSiteLookup | undefined): SampleView {
+  const record = raw.inTrackedCall ? lookup?.(raw.key) : undefined;
+  const late = raw.captureDelayMs === undefined || raw.captureDelayMs - raw.captureGcMs >= lateMs;
+  const base = { atMs: raw.atMs, nativeModule: raw.nativeModule };
+  // A late interrupt shows whatever ran after the native call; the wrapper saw who made it.
+  if (record && (late || stackOf(raw.stackKey).length === 0)) {
+    const frames = mapFrames(record.frames);
+    return { ...base, state: 'native', culprit: culpritOf(frames).culprit, blockingCall: record.api, source: 'call-site', frames };
   }
+  const frames = mapFrames(stackOf(raw.stackKey));
+  if (frames.length === 0) return { ...base, state: stateOf(raw, undefined, true), culprit: undefined, blockingCall: record?.api, source: 'none', frames };
+  const { culprit, index } = culpritOf(frames);
+  if (late && raw.vmState !== 'atomics-wait') {
+    // An untracked native call (an addon, a builtin we don't wrap): its caller may have returned.
+    return { ...base, state: 'native', culprit: undefined, blockingCall: undefined, source: 'none', frames };
+  }
+  let blockingCall = culprit ? findBlockingCall(frames, index) : undefined;
+  if (raw.vmState === 'atomics-wait') blockingCall = 'Atomics.wait';
+  // Many short tracked calls in a loop: the sample fell between two, the recorder saw the next.
+  if (!blockingCall && record && culprit && culpritOf(mapFrames(record.frames)).culprit?.functionName === culprit.functionName) {
+    blockingCall = record.api;
+  }
+  return { ...base, state: stateOf(raw, blockingCall, late), culprit, blockingCall, source: 'interrupt', frames };
+}
+
+function stateOf(raw: RawSample, blockingCall: string | undefined, late: boolean): BlockState {
+  if (raw.vmState === 'atomics-wait') return 'atomics-wait';
+  if (raw.vmState === 'gc') return 'gc';
+  if (late || raw.vmState === 'external') return 'native';
   const moduleName = blockingCall?.split('.')[0];
   return moduleName !== undefined && NATIVE_MODULES.has(moduleName) ? 'native' : 'js';
+}
+
+/** Samples that name the same function (and API) are one group; the largest group is the answer. */
+function groupKey(view: SampleView): string {
+  const where = view.culprit ? `${view.culprit.functionName}@${view.culprit.file}` : `native:${view.nativeModule ?? ''}`;
+  return `${where}|${view.blockingCall ?? ''}`;
+}
+
+interface Group {
+  view: SampleView;
+  count: number;
+  states: Map<BlockState, number>;
+}
+
+function dominant(views: readonly SampleView[]): { view: SampleView; count: number } {
+  const groups = new Map<string, Group>();
+  for (const view of views) {
+    const key = groupKey(view);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { view, count: 0, states: new Map() }));
+    group.count++;
+    group.states.set(view.state, (group.states.get(view.state) ?? 0) + 1);
+  }
+  let best: Group | undefined;
+  // A sample that names something beats one that names nothing, at equal counts.
+  for (const group of groups.values()) {
+    if (!best || group.count > best.count || (group.count === best.count && !best.view.culprit && group.view.culprit)) best = group;
+  }
+  if (!best) return { view: { atMs: 0, state: 'native', culprit: undefined, blockingCall: undefined, nativeModule: undefined, source: 'none', frames: [] }, count: 0 };
+  // The group's state is what most of its samples saw (one sample may land in a GC).
+  const state = [...best.states].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+  return { view: { ...best.view, state }, count: best.count };
 }
 
 function displayPath(file: string): string {
@@ -86,41 +180,46 @@ function where(frame: StackFrame): string {
 }
 
 /** Error message: "Event loop blocked for 152 ms by fs.readFileSync in loadConfig (src/config.js:12:7)". */
-function describe(
-  durationMs: number,
-  blockingCall: string | undefined,
-  culprit: StackFrame | undefined,
-  state: BlockState,
-  phase: BlockPhase,
-): string {
+function describe(durationMs: number, view: SampleView, count: number, total: number, state: BlockState, phase: BlockPhase): string {
   let text = `Event loop blocked for ${Math.round(durationMs)} ms`;
-  if (blockingCall) text += ` by ${blockingCall}`;
-  if (culprit) text += ` in ${where(culprit)}`;
+  if (view.blockingCall) text += ` by ${view.blockingCall}`;
+  if (view.culprit) text += ` in ${where(view.culprit)}`;
+  else if (view.nativeModule) text += ` in native addon ${view.nativeModule} (its JavaScript caller is not known)`;
+  else if (view.frames.length > 0) text += ' in native code; the JavaScript function that called it is not known (V8 sampled the stack after it returned)';
   else if (state === 'native') text += ' in native code (no JavaScript was on the stack)';
-  if (culprit && state === 'native' && !blockingCall) text += ' (sampled after a native call returned: this is its caller)';
+  // The share is news only when the samples disagree.
+  if (count < total) text += ` [${count} of ${total} samples]`;
   if (state === 'gc') text += ' (mostly garbage collection)';
   if (phase === 'startup') text += ' during start-up (before the event loop first turned)';
   return text;
 }
 
-export function buildReport(raw: RawReport, thresholdMs: number, phase: BlockPhase = 'loop'): BlockingError {
-  const frames = raw.frames.map(mapFrame);
-  const culpritIndex = frames.findIndex(isCulpritCandidate);
-  const culprit = culpritIndex >= 0 ? frames[culpritIndex] : undefined;
-  let blockingCall = culprit ? findBlockingCall(frames, culpritIndex) : undefined;
-  if (raw.vmState === 'atomics-wait') blockingCall = 'Atomics.wait';
-  const state = decideState(raw, blockingCall);
+export function buildReport(raw: RawReport, thresholdMs: number, thread: ThreadInfo, lookup?: CallSiteLookup): BlockingError {
+  const lateMs = lateAfterMs(thresholdMs);
+  const stacks = new Map(raw.samples.map((sample) => [sample.key, sample.frames]));
+  const stackOf = (key: number): RawFrame[] => stacks.get(key) ?? [];
+  const views = raw.samples.map((sample) => viewSample(sample, stackOf, lateMs, lookup));
+  const { view, count } = dominant(views);
+  const state: BlockState = raw.gcMs >= raw.durationMs / 2 && view.state !== 'atomics-wait' ? 'gc' : view.state;
+  const first = raw.samples[0];
+  // The native side knows whether the block began before the loop's first iteration after start.
+  const phase: BlockPhase = raw.startup ? 'startup' : 'loop';
   return new BlockingError({
     source: 'watchdog',
-    message: describe(raw.durationMs, blockingCall, culprit, state, phase),
-    frames,
-    culprit,
-    blockingCall,
+    message: describe(raw.durationMs, view, count, views.length, state, phase),
+    frames: view.frames,
+    culprit: view.culprit,
+    blockingCall: view.blockingCall,
     durationMs: raw.durationMs,
     thresholdMs,
     state,
-    captureDelayMs: raw.captureDelayMs,
+    captureDelayMs: first?.captureDelayMs,
     gcMs: raw.gcMs,
+    threadId: thread.threadId,
+    threadName: thread.threadName,
+    nativeModule: view.nativeModule,
+    samples: { total: views.length, dominant: count },
+    firstSample: views[0] && { culprit: views[0].culprit, blockingCall: views[0].blockingCall, frames: views[0].frames },
     phase,
   });
 }

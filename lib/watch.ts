@@ -2,10 +2,12 @@
 import { binding } from './binding';
 import type { NativeStartOptions, RawReport } from './binding';
 import { INTERNAL_FILES } from './blocking-error';
-import type { BlockPhase, BlockingError } from './blocking-error';
+import type { BlockingError } from './blocking-error';
+import { CallSiteRecorder } from './call-sites';
 import { ReportSink, isValidFd, readableReport } from './output';
 import type { OutputFormat } from './output';
 import { buildReport } from './report';
+import type { ThreadInfo } from './report';
 
 export type WatchMode = 'diagnostics' | 'strict';
 
@@ -13,6 +15,14 @@ export type WatchMode = 'diagnostics' | 'strict';
 const MAX_FRAMES = 64;
 /** Reports the native side keeps for JS; beyond that they are counted and the count is said. */
 const MAX_QUEUED_REPORTS = 256;
+/** Samples per block: one at the crossing, then one per threshold, so a 1 s block at 20 ms has 50. */
+const MAX_SAMPLES = 50;
+
+// Loaded on the first watch(): require('blockbuster') for the rule set alone stays small.
+function currentThread(): ThreadInfo {
+  const threads = require('node:worker_threads') as typeof import('node:worker_threads') & { threadName?: string };
+  return { threadId: threads.threadId, threadName: threads.isMainThread ? undefined : threads.threadName };
+}
 
 export interface WatchOptions {
   /** A block longer than this is reported. Default 20. */
@@ -169,6 +179,7 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
     throw new Error(`watch(): option output: cannot open ${JSON.stringify(resolved.output)} for appending: ${(error as Error).message}`);
   }
   let active = true;
+  const thread = currentThread();
 
   const deliver = (error: BlockingError, atExit: boolean): void => {
     hooks.observe?.(error);
@@ -198,8 +209,6 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
     }
   };
 
-  // The native side knows whether the block began before the loop's first iteration after start.
-  const phaseOf = (raw: RawReport): BlockPhase => (raw.startup ? 'startup' : 'loop');
 
   // Taking and building reports is blockbuster's own work: the watchdog never reports it.
   const build = (finishActive: boolean): BlockingError[] => {
@@ -215,7 +224,7 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
 
   const buildOrSay = (raw: RawReport): BlockingError[] => {
     try {
-      return [buildReport(raw, resolved.thresholdMs, phaseOf(raw))];
+      return [buildReport(raw, resolved.thresholdMs, thread, (key) => recorder?.find(key))];
     } catch (buildError) {
       // Diagnostics never throw into the host; strict mode surfaces the bug.
       if (resolved.mode === 'strict') throw buildError;
@@ -243,12 +252,17 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
     json: resolved.format === 'json',
     internalFilePrefixes: INTERNAL_FILES.prefixes,
     internalFileParts: INTERNAL_FILES.parts,
+    sampleIntervalMs: resolved.thresholdMs,
+    maxSamples: MAX_SAMPLES,
   };
+  let recorder: CallSiteRecorder | undefined;
   try {
     // A call queued before stop() may arrive after it, even after a new watch(): not ours then.
-    binding.start(startOptions, () => {
+    const flags = binding.start(startOptions, () => {
       if (active) drain(false, false);
     });
+    recorder = new CallSiteRecorder(new Int32Array(flags));
+    recorder.install();
   } catch (error) {
     sink.close();
     throw error;
@@ -261,6 +275,7 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
     process.removeListener('exit', onExit);
     const errors = build(true);
     binding.stop();
+    recorder?.uninstall();
     try {
       for (const error of errors) deliver(error, false);
     } finally {

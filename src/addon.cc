@@ -2,6 +2,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,8 @@ enum class Teardown { kStop, kEnvCleanup, kDestroy };
 struct EnvState {
   std::unique_ptr<Watchdog> watchdog;
   NotifyFunction notify;
+  // The call-site recorder's flags: kept alive until the thread that writes them is joined.
+  Napi::Reference<Napi::ArrayBuffer> flags;
   napi_async_cleanup_hook_handle cleanup = nullptr;
 
   ~EnvState() { End(Teardown::kDestroy); }
@@ -48,6 +51,7 @@ struct EnvState {
     watchdog->Stop(hook == nullptr ? nullptr : RemoveHook, hook);
     watchdog.reset();
     notify.Release();
+    flags.Reset();
   }
 
   static void RemoveHook(void* hook) {
@@ -90,8 +94,11 @@ bool ReadStrings(const Napi::Object& options, const char* name, std::vector<std:
 }
 
 bool ReadOptions(const Napi::Object& js, WatchdogOptions* options) {
-  double threshold_ms, hang_report_ms, abort_after_ms, output_fd, max_frames, max_queued;
+  double threshold_ms, hang_report_ms, abort_after_ms, output_fd, max_frames, max_queued,
+      sample_interval_ms, max_samples;
   if (!ReadNumber(js, "thresholdMs", &threshold_ms) ||
+      !ReadNumber(js, "sampleIntervalMs", &sample_interval_ms) ||
+      !ReadNumber(js, "maxSamples", &max_samples) ||
       !ReadNumber(js, "hangReportMs", &hang_report_ms) ||
       !ReadNumber(js, "abortAfterMs", &abort_after_ms) || !ReadNumber(js, "outputFd", &output_fd) ||
       !ReadNumber(js, "maxFrames", &max_frames) || !ReadNumber(js, "maxQueued", &max_queued) ||
@@ -111,6 +118,8 @@ bool ReadOptions(const Napi::Object& js, WatchdogOptions* options) {
   options->output_fd = static_cast<int>(output_fd);
   options->max_frames = static_cast<int>(max_frames);
   options->max_queued = static_cast<size_t>(max_queued);
+  options->sample_interval_ns = MsToNs(sample_interval_ms);
+  options->max_samples = static_cast<size_t>(std::max(1.0, max_samples));
   options->line.json = json.As<Napi::Boolean>().Value();
   return true;
 }
@@ -146,7 +155,9 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   NotifyFunction notify =
       NotifyFunction::New(env, info[1].As<Napi::Function>(), "blockbuster", 0, 1);
   notify.Unref(env);
-  auto watchdog = std::make_unique<Watchdog>(loop, CurrentIsolate(), options,
+  Napi::ArrayBuffer flags = Napi::ArrayBuffer::New(env, SharedFlags::kWords * sizeof(int32_t));
+  SharedFlags shared{static_cast<int32_t*>(flags.Data())};
+  auto watchdog = std::make_unique<Watchdog>(loop, CurrentIsolate(), options, shared,
                                              [notify]() mutable { notify.NonBlockingCall(); });
   if (!watchdog->ok()) {
     notify.Release();
@@ -156,9 +167,10 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   }
   state->watchdog = std::move(watchdog);
   state->notify = notify;
+  state->flags = Napi::Persistent(flags);
   // Registered after the thread-safe function, so it runs before that one's own cleanup.
   napi_add_async_cleanup_hook(env, OnEnvCleanup, state, &state->cleanup);
-  return env.Undefined();
+  return flags;
 }
 
 Napi::Value Stop(const Napi::CallbackInfo& info) {
@@ -175,22 +187,37 @@ Napi::Object FrameToJs(Napi::Env env, const Frame& frame) {
   return out;
 }
 
+Napi::Object SampleToJs(Napi::Env env, const BlockReport& report, const Sample& sample) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("key", sample.key);
+  out.Set("stackKey", sample.stack_key);
+  out.Set("atMs", NsToMs(sample.taken_ns - report.start_ns));
+  out.Set("captureDelayMs",
+          sample.captured_ns == 0
+              ? env.Undefined()
+              : Napi::Number::New(env, NsToMs(sample.captured_ns - sample.taken_ns)));
+  out.Set("captureGcMs", NsToMs(sample.capture_gc_ns));
+  out.Set("vmState", VmStateName(sample.vm_state));
+  out.Set("inTrackedCall", sample.in_tracked_call);
+  if (!sample.native_module.empty()) out.Set("nativeModule", sample.native_module);
+  Napi::Array frames = Napi::Array::New(env, sample.frames.size());
+  for (size_t i = 0; i < sample.frames.size(); i++) frames.Set(i, FrameToJs(env, sample.frames[i]));
+  out.Set("frames", frames);
+  return out;
+}
+
 Napi::Object ReportToJs(Napi::Env env, const BlockReport& report) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("id", static_cast<double>(report.id));
   out.Set("durationMs", NsToMs(report.end_ns - report.start_ns));
   out.Set("detectionDelayMs", NsToMs(report.detected_ns - report.start_ns));
-  out.Set("captureDelayMs",
-          report.captured_ns == 0
-              ? env.Undefined()
-              : Napi::Number::New(env, NsToMs(report.captured_ns - report.requested_ns)));
-  out.Set("captureGcMs", NsToMs(report.capture_gc_ns));
   out.Set("gcMs", NsToMs(report.gc_ns));
-  out.Set("vmState", VmStateName(report.vm_state));
   out.Set("startup", report.startup);
-  Napi::Array frames = Napi::Array::New(env, report.frames.size());
-  for (size_t i = 0; i < report.frames.size(); i++) frames.Set(i, FrameToJs(env, report.frames[i]));
-  out.Set("frames", frames);
+  Napi::Array samples = Napi::Array::New(env, report.samples.size());
+  for (size_t i = 0; i < report.samples.size(); i++) {
+    samples.Set(i, SampleToJs(env, report, report.samples[i]));
+  }
+  out.Set("samples", samples);
   return out;
 }
 

@@ -19,8 +19,16 @@ bool IsInternal(const Frame& frame, const LineStyle& style) {
   return false;
 }
 
+const std::vector<Frame> kNoFrames;
+
+// The newest JS stack of the block: what a reader of a live line wants to see.
+const std::vector<Frame>& FramesOf(const BlockReport& report) {
+  const Sample* sample = report.LatestWithFrames();
+  return sample == nullptr ? kNoFrames : sample->frames;
+}
+
 const Frame* Culprit(const BlockReport& report, const LineStyle& style) {
-  for (const Frame& frame : report.frames) {
+  for (const Frame& frame : FramesOf(report)) {
     if (!IsInternal(frame, style)) return &frame;
   }
   return nullptr;
@@ -28,7 +36,9 @@ const Frame* Culprit(const BlockReport& report, const LineStyle& style) {
 
 // The same states lib/report.ts decides, from what the native side knows during the block.
 const char* State(const BlockReport& report) {
-  switch (report.vm_state) {
+  if (report.samples.empty()) return "js";
+  const Sample& newest = report.samples.back();
+  switch (newest.vm_state) {
     case VmState::kAtomicsWait:
       return "atomics-wait";
     case VmState::kGc:
@@ -36,7 +46,8 @@ const char* State(const BlockReport& report) {
     case VmState::kExternal:
       return "native";
     default:
-      return report.captured_ns == 0 ? "native" : "js";
+      // Without a JS stack yet, the interrupt is waiting for C++ to return.
+      return report.LatestWithFrames() == nullptr ? "native" : "js";
   }
 }
 
@@ -54,7 +65,7 @@ std::string Message(const BlockReport& report, const LineContext& context, const
   const Frame* culprit = Culprit(report, style);
   if (culprit != nullptr) {
     text += " in " + DescribeFrame(*culprit);
-  } else if (report.frames.empty()) {
+  } else if (FramesOf(report).empty()) {
     text += " in native code (no JavaScript stack sampled yet)";
   }
   if (context.status == LineStatus::kAborting) text += "; aborting the process (hangMs)";
@@ -115,8 +126,9 @@ std::string TextLine(const BlockReport& report, const LineContext& context,
   std::string line = "blockbuster: " + Message(report, context, style) +
                      " [state=" + State(report) +
                      ", threshold=" + std::to_string(context.threshold_ms) + " ms]";
-  for (size_t i = 0; i < report.frames.size() && i < kFramesShown; i++) {
-    line += "\n    at " + DescribeFrame(report.frames[i]);
+  const std::vector<Frame>& frames = FramesOf(report);
+  for (size_t i = 0; i < frames.size() && i < kFramesShown; i++) {
+    line += "\n    at " + DescribeFrame(frames[i]);
   }
   return line;
 }
@@ -132,9 +144,10 @@ std::string JsonLine(const BlockReport& report, const LineContext& context,
       "\"";
   if (const Frame* culprit = Culprit(report, style)) line += ",\"culprit\":" + JsonFrame(*culprit);
   line += ",\"frames\":[";
-  for (size_t i = 0; i < report.frames.size(); i++) {
+  const std::vector<Frame>& frames = FramesOf(report);
+  for (size_t i = 0; i < frames.size(); i++) {
     if (i > 0) line += ",";
-    line += JsonFrame(report.frames[i]);
+    line += JsonFrame(frames[i]);
   }
   return line + "],\"time\":\"" + IsoTime() + "\"}";
 }

@@ -3,13 +3,16 @@
 #include <uv.h>
 #include <v8.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 
 #if defined(__linux__)
+#include <dlfcn.h>
 #include <ucontext.h>
 #define BLOCKBUSTER_THREAD_SAMPLER 1
 #endif
@@ -45,11 +48,18 @@ namespace {
 // stopped) only ever reads memory that still exists.
 enum SlotState : int { kFree, kIdle, kRequested, kSampling, kDone };
 
+constexpr int kMaxNativeFrames = 48;
+
 struct Slot {
   std::atomic<int> state{kFree};
   std::atomic<v8::Isolate*> isolate{nullptr};
   pthread_t thread{};
+  uintptr_t stack_low = 0;  // the thread's stack, so the frame-pointer walk reads nothing else
+  uintptr_t stack_high = 0;
   std::atomic<VmState> vm_state{VmState::kUnknown};
+  // Written by the handler before it publishes kDone; read by the watchdog after.
+  void* pcs[kMaxNativeFrames];
+  int pc_count = 0;
 };
 
 constexpr int kSlots = 256;
@@ -76,6 +86,23 @@ VmState FromV8(v8::StateTag tag) {
     default:
       return VmState::kOther;
   }
+}
+
+// Return addresses along the frame-pointer chain, reading only inside the thread's own stack.
+int WalkNativeStack(const v8::RegisterState& regs, const Slot& slot, void** pcs) {
+  int count = 0;
+  if (regs.pc != nullptr) pcs[count++] = regs.pc;
+  auto fp = reinterpret_cast<uintptr_t>(regs.fp);
+  auto low = std::max(reinterpret_cast<uintptr_t>(regs.sp), slot.stack_low);
+  while (count < kMaxNativeFrames && fp >= low && fp + 2 * sizeof(void*) <= slot.stack_high &&
+         fp % sizeof(void*) == 0) {
+    auto* frame = reinterpret_cast<uintptr_t*>(fp);
+    if (frame[1] == 0) break;
+    pcs[count++] = reinterpret_cast<void*>(frame[1]);
+    if (frame[0] <= fp) break;  // the chain only goes up the stack
+    fp = frame[0];
+  }
+  return count;
 }
 
 void FillRegisters(void* context, v8::RegisterState* regs) {
@@ -110,7 +137,9 @@ void OnSampleSignal(int, siginfo_t* info, void* context) {
         v8::SampleInfo sample{};
         isolate->GetStackSample(regs, frames, 1, &sample);
         state = FromV8(sample.vm_state);
+        slot.pc_count = WalkNativeStack(regs, slot, slot.pcs);
       }
+      if (state == VmState::kUnknown) slot.pc_count = 0;
       slot.vm_state.store(state, std::memory_order_relaxed);
       slot.state.store(kDone, std::memory_order_release);
     }
@@ -136,6 +165,26 @@ int InstallHandler() {
   return 0;
 }
 
+bool EndsWith(const char* text, const char* suffix) {
+  size_t length = strlen(text), suffix_length = strlen(suffix);
+  return length >= suffix_length && strcmp(text + length - suffix_length, suffix) == 0;
+}
+
+// Watchdog thread: dladdr names the shared object of each address; ours is never the answer.
+std::string FirstAddon(void* const* pcs, int count) {
+  Dl_info self;
+  if (dladdr(reinterpret_cast<void*>(&FirstAddon), &self) == 0) self.dli_fbase = nullptr;
+  for (int i = 0; i < count; i++) {
+    Dl_info info;
+    if (dladdr(pcs[i], &info) == 0 || info.dli_fname == nullptr) continue;
+    if (info.dli_fbase == self.dli_fbase || !EndsWith(info.dli_fname, ".node")) continue;
+    std::string name = info.dli_fname;
+    if (info.dli_sname != nullptr) name += std::string("!") + info.dli_sname;
+    return name;
+  }
+  return std::string();
+}
+
 void SleepBriefly() {
   struct timespec pause = {0, 50'000};
   nanosleep(&pause, nullptr);
@@ -149,6 +198,15 @@ ThreadSampler::ThreadSampler(v8::Isolate* isolate) {
     int expected = kFree;
     if (!g_slots[i].state.compare_exchange_strong(expected, kIdle)) continue;
     g_slots[i].thread = pthread_self();
+    pthread_attr_t attributes;
+    if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
+      void* base = nullptr;
+      size_t size = 0;
+      pthread_attr_getstack(&attributes, &base, &size);
+      pthread_attr_destroy(&attributes);
+      g_slots[i].stack_low = reinterpret_cast<uintptr_t>(base);
+      g_slots[i].stack_high = reinterpret_cast<uintptr_t>(base) + size;
+    }
     g_slots[i].isolate.store(isolate, std::memory_order_release);
     slot_ = i;
     return;
@@ -179,6 +237,7 @@ ThreadSample ThreadSampler::Sample(uint64_t timeout_ns) {
     if (slot.state.load(std::memory_order_acquire) == kDone) {
       result.vm_state = slot.vm_state.load(std::memory_order_relaxed);
       result.taken_ns = uv_hrtime();
+      result.native_module = FirstAddon(slot.pcs, slot.pc_count);
       slot.state.store(kIdle, std::memory_order_release);
       return result;
     }

@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include <cstdint>
+#include <string>
 
 #include "report.h"
 
@@ -20,6 +21,9 @@ const char* VmStateName(VmState state);
 struct ThreadSample {
   VmState vm_state = VmState::kUnknown;
   uint64_t taken_ns = 0;  // 0 when no sample was taken (unsupported platform, signal blocked)
+  // The first native addon (a .node file other than ours) on the thread's native stack, named
+  // `file` or `file!symbol` when the symbol is exported; empty when none.
+  std::string native_module;
 };
 
 class ThreadSampler {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <string>
 
@@ -43,16 +44,15 @@ void BlockTracker::Begin(uint64_t start_ns, uint64_t detected_ns, uint64_t gc_cl
   active.store(true, std::memory_order_seq_cst);
 }
 
-void BlockTracker::MarkRequested(uint64_t id, uint64_t requested_ns) {
+bool BlockTracker::AddSample(uint64_t id, Sample&& sample) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (current_.id != id) return;
-  current_.requested_ns = requested_ns;
-  current_.gc_at_request_ns = signals.GcClock(requested_ns);
-}
-
-void BlockTracker::MarkSampled(uint64_t id, VmState vm_state) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (current_.id == id) current_.vm_state = vm_state;
+  if (!active.load(std::memory_order_relaxed) || current_.id != id) return false;
+  bool ask = pending_key_ == 0;
+  if (ask) pending_key_ = sample.key;
+  sample.stack_key = pending_key_;
+  sample.gc_at_request_ns = signals.GcClock(sample.taken_ns);
+  current_.samples.push_back(std::move(sample));
+  return ask;
 }
 
 bool BlockTracker::Finish(uint64_t end_ns) {
@@ -70,14 +70,19 @@ bool BlockTracker::Finish(uint64_t end_ns) {
   return true;
 }
 
-void BlockTracker::Capture(uint64_t id, std::vector<Frame>&& frames) {
+void BlockTracker::Capture(uint64_t id, uint32_t key, std::vector<Frame>&& frames) {
+  uint64_t now = uv_hrtime();
   std::lock_guard<std::mutex> lock(mutex_);
+  if (pending_key_ == key) pending_key_ = 0;
   if (!active.load(std::memory_order_relaxed) || current_.id != id) return;
-  current_.captured_ns = uv_hrtime();
-  uint64_t gc_clock = signals.GcClock(current_.captured_ns);
-  current_.capture_gc_ns =
-      gc_clock > current_.gc_at_request_ns ? gc_clock - current_.gc_at_request_ns : 0;
-  current_.frames = std::move(frames);
+  uint64_t gc_clock = signals.GcClock(now);
+  for (Sample& sample : current_.samples) {
+    if (sample.stack_key != key) continue;
+    sample.captured_ns = now;
+    sample.capture_gc_ns =
+        gc_clock > sample.gc_at_request_ns ? gc_clock - sample.gc_at_request_ns : 0;
+    if (sample.key == key) sample.frames = std::move(frames);
+  }
 }
 
 bool BlockTracker::ActiveCopy(BlockReport* out) const {
@@ -97,10 +102,19 @@ std::vector<BlockReport> BlockTracker::TakeReady(uint64_t* dropped) {
   return out;
 }
 
+int32_t SharedFlags::Depth() const {
+  return std::atomic_ref<int32_t>(words[0]).load(std::memory_order_relaxed);
+}
+
+void SharedFlags::SetTrackedKey(uint32_t key) const {
+  std::atomic_ref<int32_t>(words[1]).store(static_cast<int32_t>(key), std::memory_order_relaxed);
+}
+
 Watchdog::Watchdog(uv_loop_t* loop, v8::Isolate* isolate, const WatchdogOptions& options,
-                   Notify notify)
+                   SharedFlags flags, Notify notify)
     : options_(options),
       isolate_(isolate),
+      flags_(flags),
       notify_(std::move(notify)),
       tracker_(std::make_shared<BlockTracker>()) {
   tracker_->max_queued = options_.max_queued;
@@ -212,35 +226,58 @@ void Watchdog::Run() {
   }
 }
 
+void Watchdog::TakeSample(uint64_t id) {
+  Sample sample;
+  // Keys stay positive int32 for JS; 0 means "none".
+  last_key_ = last_key_ >= 0x7fffffff ? 1 : last_key_ + 1;
+  sample.key = last_key_;
+  // The signal answers even inside C++ or Atomics.wait, where the interrupt has to wait.
+  ThreadSample seen = sampler_->Sample(kSampleTimeoutNs);
+  sample.vm_state = seen.vm_state;
+  sample.native_module = std::move(seen.native_module);
+  sample.in_tracked_call = flags_.Depth() > 0;
+  if (sample.in_tracked_call) flags_.SetTrackedKey(sample.key);
+  sample.taken_ns = uv_hrtime();
+  uint32_t key = sample.key;
+  if (!tracker_->AddSample(id, std::move(sample))) return;
+  // The interrupt may run after stop(), or never: it must not own the tracker nor the Watchdog.
+  std::weak_ptr<BlockTracker> weak = tracker_;
+  RequestStackSample(isolate_, options_.max_frames, [weak, id, key](std::vector<Frame>&& frames) {
+    if (auto tracker = weak.lock()) tracker->Capture(id, key, std::move(frames));
+  });
+}
+
 void Watchdog::WatchBlock(uint64_t start_ns) {
   BlockReport block;
   if (!tracker_->ActiveCopy(&block)) return;
   uint64_t id = block.id;
-  // The signal answers even inside C++ or Atomics.wait, where the interrupt has to wait.
-  tracker_->MarkSampled(id, sampler_->Sample(kSampleTimeoutNs).vm_state);
-  tracker_->MarkRequested(id, uv_hrtime());
-  // The interrupt may run after stop(), or never: it must not own the tracker nor the Watchdog.
-  std::weak_ptr<BlockTracker> weak = tracker_;
-  RequestStackSample(isolate_, options_.max_frames, [weak, id](std::vector<Frame>&& frames) {
-    if (auto tracker = weak.lock()) tracker->Capture(id, std::move(frames));
-  });
+  TakeSample(id);
+  size_t samples = 1;
+  uint64_t next_sample = uv_hrtime() + options_.sample_interval_ns;
   bool hang_written = false;
   while (!stopping_.load(std::memory_order_acquire)) {
     uint64_t now = uv_hrtime();
-    int64_t wait_ns = -1;
+    // The next deadline: another sample, the live line, or the abort.
+    uint64_t deadline = UINT64_MAX;
+    if (samples < options_.max_samples) deadline = next_sample;
     if (options_.hang_report_ns > 0 && !hang_written) {
-      wait_ns =
-          static_cast<int64_t>(start_ns + options_.hang_report_ns) - static_cast<int64_t>(now);
+      deadline = std::min(deadline, start_ns + options_.hang_report_ns);
     }
     if (options_.abort_after_ns > 0) {
-      int64_t abort_in =
-          static_cast<int64_t>(start_ns + options_.abort_after_ns) - static_cast<int64_t>(now);
-      wait_ns = wait_ns < 0 ? abort_in : std::min(wait_ns, abort_in);
+      deadline = std::min(deadline, start_ns + options_.abort_after_ns);
     }
-    if (wait_ns != -1 && wait_ns < 0) wait_ns = 0;
+    int64_t wait_ns = deadline == UINT64_MAX ? -1
+                      : deadline > now       ? static_cast<int64_t>(deadline - now)
+                                             : 0;
     tracker_->waker.Wait(wait_ns, -1);
     if (!tracker_->ActiveCopy(&block) || block.id != id) return;
     now = uv_hrtime();
+    if (samples < options_.max_samples && now >= next_sample) {
+      TakeSample(id);
+      samples++;
+      next_sample = now + options_.sample_interval_ns;
+      if (!tracker_->ActiveCopy(&block) || block.id != id) return;
+    }
     if (options_.abort_after_ns > 0 && now >= start_ns + options_.abort_after_ns) {
       WriteLine(block, now, LineStatus::kAborting);
       std::abort();

@@ -29,7 +29,18 @@ struct WatchdogOptions {
   int output_fd;
   int max_frames;
   size_t max_queued;
+  uint64_t sample_interval_ns;  // after the crossing, one more sample this often
+  size_t max_samples;           // per block
   LineStyle line;
+};
+
+// Memory shared with the call-site recorder in JS (lib/call-sites.ts): an Int32Array.
+struct SharedFlags {
+  int32_t* words = nullptr;  // [0] tracked-call depth (JS writes), [1] key of the last sample
+                             // taken while a tracked call ran (watchdog writes)
+  static constexpr size_t kWords = 2;
+  int32_t Depth() const;
+  void SetTrackedKey(uint32_t key) const;
 };
 
 // Everything a V8 interrupt may touch: shared-owned, because the interrupt can run after stop().
@@ -37,12 +48,13 @@ class BlockTracker {
  public:
   // Watchdog thread.
   void Begin(uint64_t start_ns, uint64_t detected_ns, uint64_t gc_clock_at_start, bool startup);
-  void MarkRequested(uint64_t id, uint64_t requested_ns);
-  void MarkSampled(uint64_t id, VmState vm_state);
+  // Adds a sample to block `id`; true when the caller should ask V8 for its JS stack (no
+  // interrupt of ours is outstanding).
+  bool AddSample(uint64_t id, Sample&& sample);
   // Any thread. Moves the active block to the ready queue; false when none was active.
   bool Finish(uint64_t end_ns);
   // Main thread (V8 interrupt). Stores the frames if block `id` is still going on.
-  void Capture(uint64_t id, std::vector<Frame>&& frames);
+  void Capture(uint64_t id, uint32_t key, std::vector<Frame>&& frames);
   bool ActiveCopy(BlockReport* out) const;
   std::vector<BlockReport> TakeReady(uint64_t* dropped);
 
@@ -55,6 +67,7 @@ class BlockTracker {
   mutable std::mutex mutex_;
   BlockReport current_;
   uint64_t next_id_ = 1;
+  uint32_t pending_key_ = 0;  // the sample whose interrupt has not run yet; 0 = none
   std::deque<BlockReport> ready_;
   uint64_t dropped_ = 0;
 };
@@ -64,7 +77,8 @@ class Watchdog {
   using Notify = std::function<void()>;
 
   // Main thread: starts the probe, the isolate hooks and the thread.
-  Watchdog(uv_loop_t* loop, v8::Isolate* isolate, const WatchdogOptions& options, Notify notify);
+  Watchdog(uv_loop_t* loop, v8::Isolate* isolate, const WatchdogOptions& options, SharedFlags flags,
+           Notify notify);
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
@@ -84,10 +98,13 @@ class Watchdog {
   static void OnCheck(void* self);
   void Run();
   void WatchBlock(uint64_t start_ns);
+  void TakeSample(uint64_t id);
   void WriteLine(const BlockReport& report, uint64_t now_ns, LineStatus status);
 
   WatchdogOptions options_;
   v8::Isolate* isolate_;
+  SharedFlags flags_;
+  uint32_t last_key_ = 0;
   Notify notify_;
   std::shared_ptr<BlockTracker> tracker_;
   std::unique_ptr<LoopProbe> probe_;

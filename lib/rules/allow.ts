@@ -24,6 +24,14 @@ function fileMatches(file: string, pattern: string): boolean {
   return file === pattern || file.endsWith(anchored);
 }
 
+/** A `canBlockIn` function name of one entry, and whether it ever let a call through. */
+interface Allowed {
+  readonly pattern: string;
+  readonly entry: CanBlockIn;
+  readonly name: string;
+  used: boolean;
+}
+
 /**
  * The allow-list of one rule, indexed so that a stack walk costs a map lookup or two per frame.
  * Entries shared by every rule (the default allowances) live once, in `base`.
@@ -32,10 +40,11 @@ export class AllowList {
   constructor(private readonly base?: AllowList) {}
 
   private readonly list: CanBlockIn[] = [];
-  private readonly byFunction = new Map<string, string[]>();
-  private readonly anyFunction: string[] = [];
+  private readonly allowed: Allowed[] = [];
+  private readonly byFunction = new Map<string, Allowed[]>();
+  private readonly anyFunction: Allowed[] = [];
   // Script names repeat across calls, so the any-function verdict is computed once per script.
-  private readonly anyFunctionVerdicts = new Map<string, boolean>();
+  private readonly anyFunctionVerdicts = new Map<string, Allowed | null>();
 
   get entries(): readonly CanBlockIn[] {
     return this.base === undefined ? this.list : [...this.base.entries, ...this.list];
@@ -43,46 +52,68 @@ export class AllowList {
 
   add(entry: CanBlockIn): void {
     const file = toSlashes(entry.file);
-    this.list.push(Object.freeze({ file: entry.file, functions: Object.freeze([...entry.functions]) }));
-    for (const name of entry.functions) {
+    const frozen = Object.freeze({ file: entry.file, functions: Object.freeze([...entry.functions]) });
+    this.list.push(frozen);
+    for (const name of new Set(entry.functions)) {
+      const allowed: Allowed = { pattern: file, entry: frozen, name, used: false };
+      this.allowed.push(allowed);
       if (name === ANY_FUNCTION) {
-        this.anyFunction.push(file);
+        this.anyFunction.push(allowed);
         this.anyFunctionVerdicts.clear();
       } else {
-        const files = this.byFunction.get(name);
-        if (files === undefined) this.byFunction.set(name, [file]);
-        else files.push(file);
+        const list = this.byFunction.get(name);
+        if (list === undefined) this.byFunction.set(name, [allowed]);
+        else list.push(allowed);
       }
     }
   }
 
-  /** True when a frame of `functionName` in script `file` allows blocking. */
-  matches(rawFile: string, functionName: string): boolean {
-    if (rawFile === '') return false;
-    return this.matchesOwn(rawFile, functionName) || (this.base?.matchesOwn(rawFile, functionName) ?? false);
+  /** This list's own entries (not the base's) with the function names that never let a call through. */
+  unused(): CanBlockIn[] {
+    const names = new Map<CanBlockIn, string[]>();
+    for (const allowed of this.allowed) {
+      if (allowed.used) continue;
+      const list = names.get(allowed.entry);
+      if (list === undefined) names.set(allowed.entry, [allowed.name]);
+      else list.push(allowed.name);
+    }
+    return [...names].map(([entry, functions]) => ({ file: entry.file, functions }));
   }
 
-  private matchesOwn(rawFile: string, functionName: string): boolean {
+  /** True when a frame of `functionName` in script `file` allows blocking; marks the entry used. */
+  matches(rawFile: string, functionName: string): boolean {
+    if (rawFile === '') return false;
+    const allowed = this.matchOwn(rawFile, functionName) ?? this.base?.matchOwn(rawFile, functionName);
+    if (allowed === undefined) return false;
+    allowed.used = true;
+    return true;
+  }
+
+  private matchOwn(rawFile: string, functionName: string): Allowed | undefined {
     if (this.byFunction.size !== 0 && functionName !== '') {
       const file = toSlashes(rawFile);
-      if (this.matchesName(file, functionName)) return true;
+      const byName = this.matchName(file, functionName);
+      if (byName !== undefined) return byName;
       // `obj.method = function () {}` is reported as `obj.method`; allow-lists name the method.
       const dot = functionName.lastIndexOf('.');
-      if (dot !== -1 && this.matchesName(file, functionName.slice(dot + 1))) return true;
+      if (dot !== -1) {
+        const byMethod = this.matchName(file, functionName.slice(dot + 1));
+        if (byMethod !== undefined) return byMethod;
+      }
     }
-    if (this.anyFunction.length === 0) return false;
+    if (this.anyFunction.length === 0) return undefined;
     let verdict = this.anyFunctionVerdicts.get(rawFile);
     if (verdict === undefined) {
       const file = toSlashes(rawFile);
-      verdict = this.anyFunction.some((pattern) => fileMatches(file, pattern));
+      verdict = this.anyFunction.find((allowed) => fileMatches(file, allowed.pattern)) ?? null;
       this.anyFunctionVerdicts.set(rawFile, verdict);
     }
-    return verdict;
+    return verdict ?? undefined;
   }
 
-  private matchesName(file: string, name: string): boolean {
-    const files = this.byFunction.get(name);
-    return files !== undefined && files.some((pattern) => fileMatches(file, pattern));
+  private matchName(file: string, name: string): Allowed | undefined {
+    const list = this.byFunction.get(name);
+    return list?.find((allowed) => fileMatches(file, allowed.pattern));
   }
 }
 

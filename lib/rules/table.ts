@@ -2,6 +2,7 @@
 import fs = require('node:fs');
 import { ANY_FUNCTION, type CanBlockIn } from './allow';
 import { isatty, isMainThread, ruleModules } from './builtins';
+import { sqliteTargets } from './sqlite';
 
 /** Called with the blocking call's `this` and arguments; `true` lets this call block. */
 export type CanBlockPredicate = (...args: unknown[]) => boolean;
@@ -12,6 +13,8 @@ export interface RuleSpec {
   readonly owner: object;
   readonly key: string;
   readonly canBlock?: CanBlockPredicate;
+  /** Words added to the error message for this call (`on stdin`), or undefined; called only when it blocks. */
+  readonly detail?: (...args: unknown[]) => string | undefined;
 }
 
 /** A tool whose own blocking calls are not the user's fault, and the frames that show it at work. */
@@ -22,6 +25,12 @@ export interface Allowance {
 
 // Console output: Node itself writes stdout, stderr and terminals synchronously.
 const isConsoleFd: CanBlockPredicate = (fd) => fd === 1 || fd === 2 || (typeof fd === 'number' && isatty(fd));
+
+// Python's input(): a synchronous read of fd 0 or of stdin's device path waits for the user.
+const STDIN_PATHS = new Set(['/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+const stdinDetail = (target: unknown): string | undefined =>
+  target === 0 || (typeof target === 'string' && STDIN_PATHS.has(target)) ? 'on stdin' : undefined;
+const STDIN_READS = new Set(['readSync', 'readvSync', 'readFileSync']);
 
 // Workers may block their own thread; a zero timeout only polls.
 const atomicsWaitCanBlock: CanBlockPredicate = (...args) => !isMainThread() || args[3] === 0;
@@ -38,7 +47,7 @@ export const DEFAULT_ALLOWANCES: readonly Allowance[] = [
     tool: "Node's CommonJS loader (require, JSON, addons, symlink resolution)",
     entries: [
       { file: 'node:internal/modules/cjs/loader', functions: ['loadSource', 'Module._extensions..json', 'Module._extensions..node'] },
-      { file: 'node:internal/modules/helpers', functions: ['toRealPath'] },
+      { file: 'node:internal/modules/helpers', functions: ['toRealPath', 'realpathSync'] },
     ],
   },
   {
@@ -77,13 +86,22 @@ export function defaultRules(): RuleSpec[] {
   const rules: RuleSpec[] = [];
   for (const key of syncFunctionsOf(fs)) {
     const console = key === 'writeSync' || key === 'fsyncSync';
-    rules.push({ name: `fs.${key}`, owner: fs, key, ...(console ? { canBlock: isConsoleFd } : {}) });
+    rules.push({
+      name: `fs.${key}`,
+      owner: fs,
+      key,
+      ...(console ? { canBlock: isConsoleFd } : {}),
+      ...(STDIN_READS.has(key) ? { detail: stdinDetail } : {}),
+    });
   }
   rules.push({ name: 'fs.realpathSync.native', owner: fs.realpathSync, key: 'native' });
   for (const key of ['readSync', 'closeSync']) rules.push({ name: `fs.Dir.${key}`, owner: fs.Dir.prototype, key });
   for (const key of CHILD_PROCESS_SYNC) rules.push({ name: `child_process.${key}`, owner: childProcess, key });
   for (const key of syncFunctionsOf(zlib)) rules.push({ name: `zlib.${key}`, owner: zlib, key });
   for (const key of CRYPTO_SYNC) rules.push({ name: `crypto.${key}`, owner: crypto, key });
+  for (const { label, prototype, methods } of sqliteTargets()) {
+    for (const key of methods) rules.push({ name: `sqlite.${label}.${key}`, owner: prototype, key });
+  }
   rules.push({ name: 'Atomics.wait', owner: Atomics, key: 'wait', canBlock: atomicsWaitCanBlock });
   // A function this Node lacks has nothing to wrap (activation would otherwise fail on it).
   return rules.filter((rule) => typeof (rule.owner as Record<string, unknown>)[rule.key] === 'function');

@@ -21,6 +21,52 @@ test('bad options are TypeErrors naming the option', () => {
   assert.throws(() => new BlockBuster({ scanedModules: 'x' }), { name: 'TypeError', message: /unknown option "scanedModules"/ });
 });
 
+test('report-mode and warnUnused options: wrong types are TypeErrors, bad ranges RangeErrors, naming the option and what was expected', () => {
+  const cases = [
+    [{ mode: 'throw' }, TypeError, /BlockBuster: mode must be 'raise' or 'report', got "throw"/],
+    [{ mode: 'report', output: -1 }, TypeError, /BlockBuster: output must be 'stderr', a file descriptor or a file path, got -1 \(number\)/],
+    [{ mode: 'report', output: '' }, TypeError, /BlockBuster: output must be/],
+    [{ mode: 'report', format: 'xml' }, TypeError, /BlockBuster: format must be 'text' or 'json', got "xml"/],
+    [{ mode: 'report', onBlock: 'log' }, TypeError, /BlockBuster: onBlock must be a function, got "log"/],
+    [{ mode: 'report', maxReportsPerMinute: '10' }, TypeError, /BlockBuster: maxReportsPerMinute must be a number, got "10"/],
+    [{ mode: 'report', maxReportsPerMinute: 0 }, RangeError, /BlockBuster: maxReportsPerMinute must be a finite number > 0, got 0/],
+    [{ mode: 'report', maxReportsPerMinute: Infinity }, RangeError, /maxReportsPerMinute must be a finite number > 0, got Infinity/],
+    [{ warnUnused: 'yes' }, TypeError, /BlockBuster: warnUnused must be true or false, got "yes"/],
+    [{ onBlock: () => {} }, TypeError, /BlockBuster: onBlock only applies to mode 'report'/],
+    [{ maxReportsPerMinute: 5 }, TypeError, /BlockBuster: maxReportsPerMinute only applies to mode 'report'/],
+    [{ output: 'blocks.log' }, TypeError, /BlockBuster: output only applies to mode 'report' or warnUnused: true/],
+    [{ format: 'json' }, TypeError, /BlockBuster: format only applies to mode 'report' or warnUnused: true/],
+    [{ mode: 'report', verbose: true }, TypeError, /unknown option "verbose"; expected one of scannedModules, excludedModules, mode, output/],
+  ];
+  for (const [options, type, message] of cases) {
+    assert.throws(() => new BlockBuster(options), (error) => error instanceof type && message.test(error.message), JSON.stringify(options));
+  }
+  assert.equal(new BlockBuster().mode, 'raise');
+  assert.equal(new BlockBuster({ mode: 'report', output: 2, format: 'json', maxReportsPerMinute: 1, onBlock() {} }).mode, 'report');
+  assert.equal(new BlockBuster({ warnUnused: true, output: 'stderr', format: 'text' }).mode, 'raise');
+});
+
+test('an output file that cannot be opened fails activate(), naming the option; nothing is wrapped', () => {
+  const before = new Map(originals());
+  for (const options of [{ mode: 'report' }, { warnUnused: true }]) {
+    const bb = new BlockBuster({ ...options, output: '/nonexistent-dir/blocks.log' });
+    assert.throws(() => bb.activate(), /^Error: BlockBuster: output: cannot open "\/nonexistent-dir\/blocks\.log" for appending: ENOENT/);
+    assert.ok(Object.values(bb.functions).every((rule) => !rule.activated));
+    assertAllOriginal(before);
+  }
+});
+
+test('unusedAllowances(): only canBlockIn entries, with the names that never let a call through', () => {
+  const bb = new BlockBuster();
+  assert.deepEqual(bb.unusedAllowances(), [], 'the default allowances are never listed');
+  bb.functions['fs.readFileSync'].canBlockIn('src/config.ts', ['loadConfig', 'reload']);
+  bb.functions['fs.statSync'].canBlockIn('node_modules/tool/', '*');
+  assert.deepEqual(bb.unusedAllowances(), [
+    { rule: 'fs.readFileSync', file: 'src/config.ts', functions: ['loadConfig', 'reload'] },
+    { rule: 'fs.statSync', file: 'node_modules/tool/', functions: ['*'] },
+  ]);
+});
+
 test('functions[...] with an unknown name is a TypeError naming it', () => {
   const bb = new BlockBuster();
   assert.throws(() => bb.functions['fs.readFileSynk'], { name: 'TypeError', message: /functions\["fs\.readFileSynk"\]/ });
@@ -90,7 +136,15 @@ test('a single rule activates and deactivates on its own', () => {
 test('activation is transactional: one function that cannot be wrapped undoes the others', (t) => {
   const before = new Map(originals());
   const descriptor = Object.getOwnPropertyDescriptor(crypto, 'checkPrimeSync');
-  Object.defineProperty(crypto, 'checkPrimeSync', { ...descriptor, writable: false });
+  // A setter that refuses: assignment fails, and the property is not a read-only one to redefine.
+  Object.defineProperty(crypto, 'checkPrimeSync', {
+    configurable: true,
+    enumerable: true,
+    get: () => descriptor.value,
+    set() {
+      throw new TypeError('checkPrimeSync cannot be replaced in this test');
+    },
+  });
   t.after(() => Object.defineProperty(crypto, 'checkPrimeSync', descriptor));
   const bb = new BlockBuster();
   assert.throws(() => bb.activate(), TypeError);

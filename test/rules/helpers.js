@@ -11,10 +11,11 @@ function withoutTestRunnerContext(env) {
 }
 
 /** Runs a fixture in a fresh Node process; `report` is its JSON report (the last stdout line). */
-function runFixture(name, { args = [], nodeArgs = [], cwd, env, json = true } = {}) {
+function runFixture(name, { args = [], nodeArgs = [], cwd, env, json = true, input } = {}) {
   const file = path.isAbsolute(name) ? name : path.join(FIXTURES, name);
   const child = spawnSync(process.execPath, [...nodeArgs, file, ...args], {
     cwd,
+    input,
     env: { ...withoutTestRunnerContext(process.env), ...env },
     encoding: 'utf8',
     timeout: 30_000,

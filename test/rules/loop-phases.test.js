@@ -25,7 +25,7 @@ test('start-up is silent; ticks, microtasks, timers, I/O callbacks and worker ca
 });
 
 test('node:test bodies are checked, and its coverage collection is allowed', () => {
-  const { status, stdout, stderr } = runFixture('runner-bodies.js', { nodeArgs: ['--experimental-test-coverage'], json: false });
+  const { status, stdout, stderr } = runFixture('runner-bodies.js', { nodeArgs: ['--experimental-test-coverage', '--test-reporter=tap'], json: false });
   assert.equal(status, 0, stdout + stderr);
   assert.match(stdout, /^# pass 3$/m);
   assert.match(stdout, /^# fail 0$/m);
