@@ -27,7 +27,8 @@ test('--require, diagnostics (default): a loop block is reported and the exit co
   assert.equal(code, 0, stderr);
   const lines = reportLines(stderr, 'loopWork');
   assert.equal(lines.length, 1, stderr);
-  assert.match(lines[0], /^blockbuster: Event loop blocked for \d+ ms in loopWork \(.*app\.js:\d+:\d+\) \[state=js, threshold=50 ms\]$/);
+  // "[k of n samples]" appears when the watchdog's samples of the block disagree (a loaded machine).
+  assert.match(lines[0], /^blockbuster: Event loop blocked for \d+ ms in loopWork \(.*app\.js:\d+:\d+\)( \[\d+ of \d+ samples\])? \[state=js, threshold=50 ms\]$/);
 });
 
 test('--import, strict: the process fails with the readable report, not an object dump', async () => {
@@ -44,7 +45,7 @@ test('start-up is not the loop: a start-up block does not fail strict mode and i
   assert.equal(code, 0, stderr);
   const lines = reportLines(stderr, 'startupWork');
   assert.equal(lines.length, 1, stderr);
-  assert.match(lines[0], /^blockbuster: Event loop blocked for \d+ ms in startupWork \(.*\) during start-up \(before the event loop first turned\) \[state=js, threshold=50 ms\]$/);
+  assert.match(lines[0], /^blockbuster: Event loop blocked for \d+ ms in startupWork \(.*\)( \[\d+ of \d+ samples\])? during start-up \(before the event loop first turned\) \[state=js, threshold=50 ms\]$/);
   const after = stderr.split('\n').slice(stderr.split('\n').indexOf(lines[0]) + 1);
   assert.ok(!after.some((l) => /^\s+at |^> *\d+ \|/.test(l)), `one line, no stack: ${stderr}`);
 });
@@ -120,6 +121,7 @@ for (const [name, value, expected] of [
 test("the program's own watch() takes over from the preload's watcher instead of failing", async () => {
   const { code, stdout, stderr } = await required(['ownWatch', 'loop']);
   assert.equal(code, 0, stderr);
-  assert.equal(stdout, 'own watcher: loopWork\n');
+  // Only the loop block is certain: a loaded machine may add a start-up one.
+  assert.match(stdout, /^own watcher: loopWork$/m);
   assert.equal(reportLines(stderr, 'loopWork').length, 0, 'reported once, by the program\'s watcher');
 });
