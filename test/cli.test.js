@@ -77,6 +77,12 @@ test('-- node app.js: the exit code passes through; --mode strict fails a clean 
   assert.doesNotMatch(clean.stderr, /summary/);
 });
 
+test('a command that cannot be started exits 127, naming it', async () => {
+  const { code, stderr } = await cli(['--', 'blockbuster-no-such-command-here', 'x']);
+  assert.equal(code, 127, stderr);
+  assert.match(stderr, /blockbuster: cannot run "blockbuster-no-such-command-here": spawn blockbuster-no-such-command-here ENOENT/);
+});
+
 test('--rules: a sync call in a callback fails the program', async () => {
   const { code, stderr } = await cli(['--rules', APP, 'readSync']);
   assert.equal(code, 1, stderr);

@@ -20,6 +20,9 @@ test('npm pack + install --ignore-scripts loads the prebuild and reports a block
   assert.ok(files.some((f) => /^prebuilds\/[^/]+\/blockbuster\.abi\d+\..*node$/.test(f)), `no ABI-tagged prebuild in ${files}`);
   assert.ok(!files.some((f) => f.startsWith('build/')), 'build/ must not be packed');
   assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts'));
+  for (const entry of ['index', 'register', 'vitest', 'jest', 'mocha', 'node-test']) {
+    assert.ok(files.includes(`esm/${entry}.mjs`) && files.includes(`esm/${entry}.d.mts`), `esm/${entry} packed`);
+  }
 
   const app = path.join(dir, 'app');
   fs.mkdirSync(app);
@@ -39,4 +42,12 @@ setTimeout(() => { slowStartup(); setTimeout(() => watcher.stop(), 50); }, 20);
   assert.equal(run.status, 0, run.stderr);
   const reports = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
   assert.ok(reports.some((r) => r.culprit && r.culprit.functionName === 'slowStartup'), run.stdout);
+
+  // The bin is installed and runs the program under the preload.
+  const bin = path.join(app, 'node_modules', '.bin', process.platform === 'win32' ? 'blockbuster.cmd' : 'blockbuster');
+  const version = spawnSync(bin, ['--version'], { cwd: app, encoding: 'utf8', shell: process.platform === 'win32' });
+  assert.equal(version.stdout.trim(), JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version, version.stderr);
+  const cli = spawnSync(bin, ['--threshold', '20', 'main.mjs'], { cwd: app, encoding: 'utf8', env: { ...process.env, PREBUILDS_ONLY: '1' }, shell: process.platform === 'win32' });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.match(cli.stderr, /^blockbuster summary: \d+ blocks? over 20 ms in 1 watched thread$/m);
 });
