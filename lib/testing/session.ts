@@ -26,6 +26,8 @@ export interface SessionOptions {
   isLoaderFrame?: (file: string) => boolean;
 }
 
+const LIVE_LINE_AFTER_MS = 2000;
+
 // The functions that run code under allowBlocking(): their frames on a stack allow it.
 const ALLOWED_FRAMES = ['runAllowed', 'awaitAllowed'];
 
@@ -45,7 +47,9 @@ export class TestSession {
     this.isLoaderFrame = options.isLoaderFrame ?? (() => false);
     const config = readEnv(process.env, { mode: 'strict', rules: true });
     this.allowed.add({ file: __filename, functions: ALLOWED_FRAMES });
-    this.watcher = createWatcher(config.watch, { fail: (error, atExit) => this.take(error, atExit) });
+    // Each failing test already shows its report: the live line is for tests that hang.
+    const hangReportMs = Math.max(LIVE_LINE_AFTER_MS, 2 * config.watch.thresholdMs);
+    this.watcher = createWatcher({ ...config.watch, hangReportMs }, { fail: (error, atExit) => this.take(error, atExit) });
     if (config.rules) {
       this.rules = new BlockBuster();
       for (const rule of Object.values(this.rules.functions)) rule.canBlockIn(__filename, ALLOWED_FRAMES);
