@@ -17,7 +17,8 @@ then prints a summary of the blocks by culprit and the event-loop delay percenti
 Options:
   --threshold <ms>     report blocks longer than this (default 20)
   --mode <mode>        diagnostics (log, default) or strict (a block fails the program)
-  --rules              also activate the rule set (known sync APIs throw a BlockingError)
+  --rules              also activate the rule set (known sync APIs: a BlockingError thrown in
+                       strict mode, reported in diagnostics mode)
   --fail-on-startup    strict mode: blocks before the event loop starts fail too
   --output <target>    stderr (default), a file descriptor or a file path (appended)
   --format <format>    text (default) or json: the format of each block's report

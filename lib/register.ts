@@ -26,7 +26,8 @@ function start(): void {
   const summaryDir = process.env[SUMMARY_DIR_VARIABLE];
   const recorder = summaryDir ? new SummaryRecorder(summaryDir, config.watch.thresholdMs) : undefined;
   createWatcher(config.watch, { observe: recorder && ((error) => recorder.record(error)), yieldToWatch: true });
-  if (config.rules) new BlockBuster().activate();
+  // Diagnostics never throws into the program: the rule set reports its calls instead of raising.
+  if (config.rules) new BlockBuster(config.watch.mode === 'strict' ? {} : { mode: 'report', output: config.watch.output, format: config.watch.format }).activate();
   if (recorder === undefined) return;
   // After the watcher's own exit listener, so blocks delivered at exit are counted.
   process.on('exit', () => recorder.write());

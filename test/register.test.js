@@ -82,10 +82,14 @@ test('strict mode keeps the host exit code: exit(3) after a block exits 3, exit(
   assert.equal(clean.code, 4, clean.stderr);
 });
 
-test('BLOCKBUSTER_RULES=1: a sync call in a callback throws a BlockingError; 0 lets it run', async () => {
-  const on = await required(['readSync'], { BLOCKBUSTER_RULES: '1' });
+test('BLOCKBUSTER_RULES=1: a sync call in a callback throws in strict mode, is a line in diagnostics; 0 lets it run', async () => {
+  const on = await required(['readSync'], { BLOCKBUSTER_RULES: '1', BLOCKBUSTER_MODE: 'strict' });
   assert.equal(on.code, 1, on.stderr);
   assert.match(on.stderr, /BlockingError: Blocking call to fs\.readFileSync at readConfigSync/);
+  const reported = await required(['readSync'], { BLOCKBUSTER_RULES: '1' });
+  assert.equal(reported.code, 0, reported.stderr);
+  assert.match(reported.stdout, /^read \d+$/m);
+  assert.match(reported.stderr, /Blocking call to fs\.readFileSync at readConfigSync/);
   const off = await required(['readSync'], { BLOCKBUSTER_RULES: '0' });
   assert.equal(off.code, 0, off.stderr);
   assert.match(off.stdout, /^read \d+$/m);
