@@ -40,6 +40,8 @@ export interface BlockingErrorInit {
   nativeModule?: string;
   /** How many samples the watchdog took, and how many named the culprit (watchdog only). */
   samples?: { total: number; dominant: number };
+  /** The watched AsyncLocalStorage's value in the callback that blocked (watch({ context })). */
+  context?: unknown;
   /** What the first sample (at the threshold crossing) named, when it differs from the answer. */
   firstSample?: { culprit: StackFrame | undefined; blockingCall: string | undefined; frames: readonly StackFrame[] };
   /** Default `loop`. */
@@ -88,6 +90,7 @@ export class BlockingError extends Error {
   declare readonly nativeModule: string | undefined;
   declare readonly samples: { total: number; dominant: number } | undefined;
   declare readonly firstSample: BlockingErrorInit['firstSample'];
+  declare readonly context: unknown;
   declare readonly phase: BlockPhase;
 
   constructor(init: BlockingErrorInit) {
@@ -107,6 +110,7 @@ export class BlockingError extends Error {
       nativeModule: init.nativeModule,
       samples: init.samples,
       firstSample: init.firstSample,
+      context: init.context,
       phase: init.phase ?? 'loop',
     };
     for (const [key, value] of Object.entries(fields)) {
@@ -134,6 +138,7 @@ export class BlockingError extends Error {
       samples: this.samples,
       firstSample: this.firstSample,
       phase: this.phase,
+      context: this.context,
       frames: this.frames,
     };
   }

@@ -31,6 +31,8 @@ interface Target {
 // Flags layout shared with src/watchdog.h (SharedFlags).
 const DEPTH = 0;
 const TRACKED_KEY = 1;
+// Inside Atomics.wait: what V8's removed AtomicsWaitCallback told, for a worker parked for work.
+const IN_ATOMICS_WAIT = 2;
 // Records kept for reports not yet built: a few blocks' worth; older ones are dropped first.
 const MAX_RECORDS = 512;
 const MAX_FRAMES = 64;
@@ -42,6 +44,8 @@ function targets(): Target[] {
 }
 
 export class CallSiteRecorder {
+  /** Size of the memory shared with the watchdog (src/watchdog.h SharedFlags). */
+  static readonly FLAGS_BYTES = 12;
   readonly #flags: Int32Array;
   readonly #records: KeyedRecord[] = [];
   #lastKey = 0;
@@ -84,12 +88,15 @@ export class CallSiteRecorder {
   #wrap(api: string, original: AnyFunction): AnyFunction {
     const flags = this.#flags;
     const recorder = this;
+    const waits = api === 'Atomics.wait' ? 1 : 0;
     const wrapper = function (this: unknown): unknown {
       if (!recorder.#active) return Reflect.apply(original, this, arguments);
       flags[DEPTH]++;
+      flags[IN_ATOMICS_WAIT] += waits;
       try {
         return Reflect.apply(original, this, arguments);
       } finally {
+        flags[IN_ATOMICS_WAIT] -= waits;
         // The outermost tracked call names the API (readFileSync, not the readSync inside it).
         if (--flags[DEPTH] === 0 && flags[TRACKED_KEY] !== recorder.#lastKey) recorder.#record(api, wrapper);
       }

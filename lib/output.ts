@@ -60,7 +60,7 @@ export class ReportSink {
     this.writeLine(
       this.format === 'json'
         ? this.json(error, 0)
-        : `blockbuster: ${error.message} [state=${error.state}, threshold=${error.thresholdMs} ms]`,
+        : `blockbuster: ${threadTag(error)}${error.message} [state=${error.state}, threshold=${error.thresholdMs} ms]`,
     );
   }
 
@@ -97,7 +97,7 @@ export class ReportSink {
   private text(error: BlockingError, suppressed: number): string {
     // The rule set's errors (report mode) have no watchdog state or threshold to show.
     const context = error.state === undefined ? '' : ` [state=${error.state}, threshold=${error.thresholdMs} ms]`;
-    const lines = [`blockbuster: ${error.message}${context}`];
+    const lines = [`blockbuster: ${threadTag(error)}${error.message}${context}`];
     if (suppressed > 0) lines[0] += ` (${suppressed} earlier blocks not reported: rate limit)`;
     // Read only for lines a human will see: onBlock and JSON output never pay for it.
     const code = error.culprit && codeFrame(error.culprit);
@@ -121,6 +121,12 @@ export function readableReport(error: BlockingError): string {
   if (frames.length > 0 && !frames[0].startsWith('    at ')) return error.stack ?? head;
   const code = error.culprit && codeFrame(error.culprit);
   return [head, ...(code ? [code] : []), ...frames].join('\n');
+}
+
+/** `[worker 3 "resize"] ` for a worker's report; nothing for the main thread's. */
+export function threadTag(thread: Pick<BlockingError, 'threadId' | 'threadName'>): string {
+  if (!thread.threadId) return '';
+  return `[worker ${thread.threadId}${thread.threadName ? ` ${JSON.stringify(thread.threadName)}` : ''}] `;
 }
 
 /** Convenience used by watch() to validate a writable target before the thread starts. */

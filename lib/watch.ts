@@ -1,10 +1,12 @@
 // watch(): options, modes and delivery of the watchdog's reports.
-import { binding } from './binding';
+import { loadBinding } from './binding';
 import type { NativeStartOptions, RawReport } from './binding';
 import { INTERNAL_FILES } from './blocking-error';
 import type { BlockingError } from './blocking-error';
+import type { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncContextSlots, isAsyncLocalStorage } from './async-context';
 import { CallSiteRecorder } from './call-sites';
-import { ReportSink, isValidFd, readableReport } from './output';
+import { ReportSink, isValidFd, readableReport, threadTag } from './output';
 import type { OutputFormat } from './output';
 import { buildReport } from './report';
 import type { ThreadInfo } from './report';
@@ -43,6 +45,11 @@ export interface WatchOptions {
   maxReportsPerMinute?: number;
   /** Strict mode: also fail on a block before the event loop first turned (start-up). Default false. */
   failOnStartup?: boolean;
+  /**
+   * An AsyncLocalStorage whose value in the callback that blocked becomes the report's `context`
+   * (read during the block; Node 24+, or 22 with --experimental-async-context-frame).
+   */
+  context?: AsyncLocalStorage<unknown>;
 }
 
 export interface Watcher extends Disposable {
@@ -64,6 +71,7 @@ interface ResolvedOptions {
   format: OutputFormat;
   maxReportsPerMinute: number;
   failOnStartup: boolean;
+  context: AsyncLocalStorage<unknown> | undefined;
 }
 
 const OPTION_NAMES = [
@@ -76,6 +84,7 @@ const OPTION_NAMES = [
   'format',
   'maxReportsPerMinute',
   'failOnStartup',
+  'context',
 ] as const;
 
 function positiveFinite(name: string, value: unknown, fallback: number): number {
@@ -135,7 +144,21 @@ export function resolveOptions(options: WatchOptions | undefined): ResolvedOptio
   if (typeof failOnStartup !== 'boolean') {
     throw new TypeError(`watch(): option failOnStartup must be a boolean, got ${describeValue(failOnStartup)}`);
   }
-  return { thresholdMs, mode, onBlock: options.onBlock, hangReportMs, hangMs, output, format, maxReportsPerMinute, failOnStartup };
+  if (options.context !== undefined && !isAsyncLocalStorage(options.context)) {
+    throw new TypeError(`watch(): option context must be an AsyncLocalStorage, got ${describeValue(options.context)}`);
+  }
+  return {
+    thresholdMs,
+    mode,
+    onBlock: options.onBlock,
+    hangReportMs,
+    hangMs,
+    output,
+    format,
+    maxReportsPerMinute,
+    context: options.context,
+    failOnStartup,
+  };
 }
 
 /** @internal What the register preload and the test-runner helpers plug into a watcher. */
@@ -169,6 +192,7 @@ export function watch(options?: WatchOptions): Watcher {
 export function createWatcher(options: WatchOptions | undefined, hooks: WatchHooks = {}): InternalWatcher {
   const resolved = resolveOptions(options);
   if (yielding?.active) yielding.stop();
+  const binding = loadBinding();
   if (binding.isWatching()) {
     throw new Error('watch(): this thread is already watched; stop() the existing watcher first');
   }
@@ -224,7 +248,8 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
 
   const buildOrSay = (raw: RawReport): BlockingError[] => {
     try {
-      return [buildReport(raw, resolved.thresholdMs, thread, (key) => recorder?.find(key))];
+      const context = contextSlots?.take(raw.samples.map((sample) => sample.key));
+      return [buildReport(raw, resolved.thresholdMs, thread, (key) => recorder.find(key), context)];
     } catch (buildError) {
       // Diagnostics never throw into the host; strict mode surfaces the bug.
       if (resolved.mode === 'strict') throw buildError;
@@ -254,16 +279,23 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
     internalFileParts: INTERNAL_FILES.parts,
     sampleIntervalMs: resolved.thresholdMs,
     maxSamples: MAX_SAMPLES,
+    // On the main thread waiting is a block; a pool worker parked for work is idle.
+    atomicsWaitIsIdle: thread.threadId !== 0,
+    threadTag: threadTag(thread),
+    sharedFlags: new ArrayBuffer(CallSiteRecorder.FLAGS_BYTES),
   };
-  let recorder: CallSiteRecorder | undefined;
+  // Installed before the thread starts: wrapping the APIs is start-up work, not a block to report.
+  const recorder = new CallSiteRecorder(new Int32Array(startOptions.sharedFlags));
+  recorder.install();
+  const contextSlots = resolved.context && new AsyncContextSlots(resolved.context);
   try {
     // A call queued before stop() may arrive after it, even after a new watch(): not ours then.
-    const flags = binding.start(startOptions, () => {
+    binding.start(startOptions, () => {
       if (active) drain(false, false);
     });
-    recorder = new CallSiteRecorder(new Int32Array(flags));
-    recorder.install();
   } catch (error) {
+    recorder.uninstall();
+    contextSlots?.dispose();
     sink.close();
     throw error;
   }
@@ -275,7 +307,8 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
     process.removeListener('exit', onExit);
     const errors = build(true);
     binding.stop();
-    recorder?.uninstall();
+    recorder.uninstall();
+    contextSlots?.dispose();
     try {
       for (const error of errors) deliver(error, false);
     } finally {

@@ -106,6 +106,20 @@ bool ReadOptions(const Napi::Object& js, WatchdogOptions* options) {
       !ReadStrings(js, "internalFileParts", &options->line.internal_parts)) {
     return false;
   }
+  Napi::Value idle = js.Get("atomicsWaitIsIdle");
+  if (!idle.IsBoolean()) {
+    Napi::TypeError::New(js.Env(), "start(): option atomicsWaitIsIdle must be a boolean")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  options->atomics_wait_is_idle = idle.As<Napi::Boolean>().Value();
+  Napi::Value tag = js.Get("threadTag");
+  if (!tag.IsString()) {
+    Napi::TypeError::New(js.Env(), "start(): option threadTag must be a string")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  options->line.thread_tag = tag.As<Napi::String>().Utf8Value();
   Napi::Value json = js.Get("json");
   if (!json.IsBoolean()) {
     Napi::TypeError::New(js.Env(), "start(): option json must be a boolean")
@@ -155,7 +169,14 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   NotifyFunction notify =
       NotifyFunction::New(env, info[1].As<Napi::Function>(), "blockbuster", 0, 1);
   notify.Unref(env);
-  Napi::ArrayBuffer flags = Napi::ArrayBuffer::New(env, SharedFlags::kWords * sizeof(int32_t));
+  Napi::Value flags_value = info[0].As<Napi::Object>().Get("sharedFlags");
+  if (!flags_value.IsArrayBuffer() ||
+      flags_value.As<Napi::ArrayBuffer>().ByteLength() < SharedFlags::kWords * sizeof(int32_t)) {
+    Napi::TypeError::New(env, "start(): option sharedFlags must be an ArrayBuffer of 12 bytes")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::ArrayBuffer flags = flags_value.As<Napi::ArrayBuffer>();
   SharedFlags shared{static_cast<int32_t*>(flags.Data())};
   auto watchdog = std::make_unique<Watchdog>(loop, CurrentIsolate(), options, shared,
                                              [notify]() mutable { notify.NonBlockingCall(); });
@@ -170,7 +191,7 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   state->flags = Napi::Persistent(flags);
   // Registered after the thread-safe function, so it runs before that one's own cleanup.
   napi_add_async_cleanup_hook(env, OnEnvCleanup, state, &state->cleanup);
-  return flags;
+  return env.Undefined();
 }
 
 Napi::Value Stop(const Napi::CallbackInfo& info) {

@@ -13,6 +13,7 @@ namespace blockbuster {
 // Which frames are Node's or a dependency's: the rule JS passes in (lib/blocking-error.ts).
 struct LineStyle {
   bool json = false;
+  std::string thread_tag;  // `[worker 3 "resize"] `, empty on the main thread (lib/output.ts)
   std::vector<std::string> internal_prefixes;  // a file starting with one: `node:`
   std::vector<std::string> internal_parts;     // a file containing one: `/node_modules/`
 };

@@ -25,8 +25,52 @@ std::string ToUtf8(v8::Isolate* isolate, v8::Local<v8::String> value) {
 
 struct SampleRequest {
   int max_frames;
+  uint32_t key;
   StackSink sink;
 };
+
+// The one place V8's API differs across the supported lines: the async context frame.
+v8::Local<v8::Value> ContinuationData(v8::Isolate* isolate) {
+#if V8_MAJOR_VERSION >= 14
+  v8::Local<v8::Data> data = isolate->GetContinuationPreservedEmbedderDataV2();
+  if (data.IsEmpty() || !data->IsValue()) return v8::Local<v8::Value>();
+  return data.As<v8::Value>();
+#elif V8_MAJOR_VERSION >= 12
+  return isolate->GetContinuationPreservedEmbedderData();
+#else
+  return v8::Local<v8::Value>();  // Node 20: AsyncLocalStorage is not kept there
+#endif
+}
+
+// watch({ context: als }) leaves { storage, slots } on the global object under this symbol (see
+// lib/async-context.ts). Where Node keeps AsyncLocalStorage in the async context frame (a Map keyed
+// by the storage), the storage's value while the block runs goes to slots[sample key]. Only data
+// properties are read and written: no JS runs inside the interrupt.
+void CaptureAsyncContext(v8::Isolate* isolate, uint32_t key) {
+  v8::Local<v8::Value> frame = ContinuationData(isolate);
+  if (frame.IsEmpty() || !frame->IsMap()) return;
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  if (context.IsEmpty()) return;
+  v8::Local<v8::Value> holder;
+  v8::Local<v8::Symbol> name =
+      v8::Symbol::For(isolate, v8::String::NewFromUtf8Literal(isolate, "blockbuster.context"));
+  if (!context->Global()->GetRealNamedProperty(context, name).ToLocal(&holder) ||
+      !holder->IsObject()) {
+    return;
+  }
+  v8::Local<v8::Object> target = holder.As<v8::Object>();
+  v8::Local<v8::Value> storage, slots, value;
+  if (!target->GetRealNamedProperty(context, v8::String::NewFromUtf8Literal(isolate, "storage"))
+           .ToLocal(&storage) ||
+      !target->GetRealNamedProperty(context, v8::String::NewFromUtf8Literal(isolate, "slots"))
+           .ToLocal(&slots) ||
+      !slots->IsObject() || !frame.As<v8::Map>()->Get(context, storage).ToLocal(&value) ||
+      value->IsUndefined()) {
+    return;
+  }
+  // Nothing to do if it fails (a frozen slots object): the report then has no context.
+  slots.As<v8::Object>()->CreateDataProperty(context, key, value).FromMaybe(false);
+}
 
 void OnInterrupt(v8::Isolate* isolate, void* data) {
   std::unique_ptr<SampleRequest> request(static_cast<SampleRequest*>(data));
@@ -41,6 +85,7 @@ void OnInterrupt(v8::Isolate* isolate, void* data) {
                            ToUtf8(isolate, frame->GetScriptNameOrSourceURL()),
                            frame->GetLineNumber(), frame->GetColumn()});
   }
+  CaptureAsyncContext(isolate, request->key);
   request->sink(std::move(frames));
 }
 
@@ -63,8 +108,8 @@ IsolateHooks::~IsolateHooks() {
   isolate_->RemoveGCPrologueCallback(OnGcPrologue, signals_);
 }
 
-void RequestStackSample(v8::Isolate* isolate, int max_frames, StackSink sink) {
-  isolate->RequestInterrupt(OnInterrupt, new SampleRequest{max_frames, std::move(sink)});
+void RequestStackSample(v8::Isolate* isolate, int max_frames, uint32_t key, StackSink sink) {
+  isolate->RequestInterrupt(OnInterrupt, new SampleRequest{max_frames, key, std::move(sink)});
 }
 
 v8::Isolate* CurrentIsolate() { return v8::Isolate::GetCurrent(); }

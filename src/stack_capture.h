@@ -39,7 +39,8 @@ using StackSink = std::function<void(std::vector<Frame>&& frames)>;
 
 // Thread-safe: asks V8 to run `sink` with the current JS stack on the isolate's thread at its next
 // interrupt check. Never waits; `sink` may run late (after the block) or never (isolate disposed).
-void RequestStackSample(v8::Isolate* isolate, int max_frames, StackSink sink);
+// Also copies the watched AsyncLocalStorage's value, if any, into JS for sample `key`.
+void RequestStackSample(v8::Isolate* isolate, int max_frames, uint32_t key, StackSink sink);
 
 v8::Isolate* CurrentIsolate();
 

@@ -10,9 +10,12 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #if defined(__linux__)
 #include <dlfcn.h>
+#include <link.h>
 #include <ucontext.h>
 #define BLOCKBUSTER_THREAD_SAMPLER 1
 #endif
@@ -48,7 +51,8 @@ namespace {
 // stopped) only ever reads memory that still exists.
 enum SlotState : int { kFree, kIdle, kRequested, kSampling, kDone };
 
-constexpr int kMaxNativeFrames = 48;
+constexpr int kTopWords = 32;
+constexpr int kMaxNativeFrames = kTopWords + 48;
 
 struct Slot {
   std::atomic<int> state{kFree};
@@ -92,6 +96,14 @@ VmState FromV8(v8::StateTag tag) {
 int WalkNativeStack(const v8::RegisterState& regs, const Slot& slot, void** pcs) {
   int count = 0;
   if (regs.pc != nullptr) pcs[count++] = regs.pc;
+  // Leaves without frames of their own (libc's clock_gettime calling the vDSO's) hide their
+  // callers from the frame chain; their return addresses are among the top words of the stack.
+  auto sp = reinterpret_cast<uintptr_t>(regs.sp);
+  if (sp >= slot.stack_low && sp % sizeof(void*) == 0) {
+    for (int i = 0; i < kTopWords && sp + (i + 1) * sizeof(void*) <= slot.stack_high; i++) {
+      pcs[count++] = reinterpret_cast<void**>(sp)[i];
+    }
+  }
   auto fp = reinterpret_cast<uintptr_t>(regs.fp);
   auto low = std::max(reinterpret_cast<uintptr_t>(regs.sp), slot.stack_low);
   while (count < kMaxNativeFrames && fp >= low && fp + 2 * sizeof(void*) <= slot.stack_high &&
@@ -170,17 +182,57 @@ bool EndsWith(const char* text, const char* suffix) {
   return length >= suffix_length && strcmp(text + length - suffix_length, suffix) == 0;
 }
 
-// Watchdog thread: dladdr names the shared object of each address; ours is never the answer.
+struct CodeRange {
+  uintptr_t start;
+  uintptr_t end;
+  const char* file;
+};
+
+// The executable segments of every loaded addon (.node) but ours. dl_iterate_phdr is cheap;
+// dladdr is not (it scans node's whole symbol table for each address), so dladdr runs only once,
+// for an address already known to be an addon's.
+std::vector<CodeRange> AddonCode() {
+  struct Search {
+    uintptr_t self;
+    std::vector<CodeRange> ranges;
+  } search{reinterpret_cast<uintptr_t>(&AddonCode), {}};
+  dl_iterate_phdr(
+      [](struct dl_phdr_info* info, size_t, void* data) {
+        auto* search = static_cast<Search*>(data);
+        if (info->dlpi_name == nullptr || !EndsWith(info->dlpi_name, ".node")) return 0;
+        std::vector<CodeRange> ranges;
+        bool ours = false;
+        for (int i = 0; i < info->dlpi_phnum; i++) {
+          const ElfW(Phdr)& header = info->dlpi_phdr[i];
+          if (header.p_type != PT_LOAD || (header.p_flags & PF_X) == 0) continue;
+          uintptr_t start = info->dlpi_addr + header.p_vaddr;
+          uintptr_t end = start + header.p_memsz;
+          ours = ours || (search->self >= start && search->self < end);
+          ranges.push_back({start, end, info->dlpi_name});
+        }
+        if (!ours) search->ranges.insert(search->ranges.end(), ranges.begin(), ranges.end());
+        return 0;
+      },
+      &search);
+  return search.ranges;
+}
+
+// Watchdog thread. The stack words scanned are not all return addresses, but one that lands in
+// an addon's code is.
 std::string FirstAddon(void* const* pcs, int count) {
-  Dl_info self;
-  if (dladdr(reinterpret_cast<void*>(&FirstAddon), &self) == 0) self.dli_fbase = nullptr;
+  if (count == 0) return std::string();
+  std::vector<CodeRange> addons = AddonCode();
   for (int i = 0; i < count; i++) {
-    Dl_info info;
-    if (dladdr(pcs[i], &info) == 0 || info.dli_fname == nullptr) continue;
-    if (info.dli_fbase == self.dli_fbase || !EndsWith(info.dli_fname, ".node")) continue;
-    std::string name = info.dli_fname;
-    if (info.dli_sname != nullptr) name += std::string("!") + info.dli_sname;
-    return name;
+    auto pc = reinterpret_cast<uintptr_t>(pcs[i]);
+    for (const CodeRange& range : addons) {
+      if (pc < range.start || pc >= range.end) continue;
+      std::string name = range.file;
+      Dl_info info;
+      if (dladdr(pcs[i], &info) != 0 && info.dli_sname != nullptr) {
+        name += std::string("!") + info.dli_sname;
+      }
+      return name;
+    }
   }
   return std::string();
 }

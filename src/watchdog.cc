@@ -46,7 +46,13 @@ void BlockTracker::Begin(uint64_t start_ns, uint64_t detected_ns, uint64_t gc_cl
 
 bool BlockTracker::AddSample(uint64_t id, Sample&& sample) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!active.load(std::memory_order_relaxed) || current_.id != id) return false;
+  if (!active.load(std::memory_order_relaxed) || current_.id != id) {
+    // The block ended while the signal was answered: the sample still belongs to it.
+    if (!ready_.empty() && ready_.back().id == id && ready_.back().samples.empty()) {
+      ready_.back().samples.push_back(std::move(sample));
+    }
+    return false;
+  }
   bool ask = pending_key_ == 0;
   if (ask) pending_key_ = sample.key;
   sample.stack_key = pending_key_;
@@ -104,6 +110,10 @@ std::vector<BlockReport> BlockTracker::TakeReady(uint64_t* dropped) {
 
 int32_t SharedFlags::Depth() const {
   return std::atomic_ref<int32_t>(words[0]).load(std::memory_order_relaxed);
+}
+
+bool SharedFlags::InAtomicsWait() const {
+  return std::atomic_ref<int32_t>(words[2]).load(std::memory_order_relaxed) > 0;
 }
 
 void SharedFlags::SetTrackedKey(uint32_t key) const {
@@ -191,12 +201,18 @@ void Watchdog::Run() {
   bool loop_just_woke = false;
   while (!stopping_.load(std::memory_order_acquire)) {
     LoopProbe::Reading reading = probe_->Read();
-    if (reading.busy_ns >= options_.threshold_ns && own_work_.load(std::memory_order_acquire)) {
+    uint64_t busy = BusyNs(reading);
+    if (busy >= options_.threshold_ns && own_work_.load(std::memory_order_acquire)) {
       tracker_->waker.Wait(static_cast<int64_t>(options_.threshold_ns), -1);
       continue;
     }
-    if (reading.busy_ns >= options_.threshold_ns) {
-      uint64_t start = reading.now_ns - reading.busy_ns;
+    if (busy >= options_.threshold_ns && WaitingForWork()) {
+      MarkIdle(reading.at_prepare.iterations);
+      tracker_->waker.Wait(static_cast<int64_t>(options_.threshold_ns), -1);
+      continue;
+    }
+    if (busy >= options_.threshold_ns) {
+      uint64_t start = reading.now_ns - busy;
       tracker_->Begin(start, reading.now_ns, gc_clock_at_prepare_.load(std::memory_order_relaxed),
                       !loop_turned_.load(std::memory_order_relaxed));
       // Pairs with OnPrepare: if the loop reached prepare meanwhile, the block ended there.
@@ -222,8 +238,24 @@ void Watchdog::Run() {
       parked_.store(false, std::memory_order_seq_cst);
     }
     loop_just_woke = false;
-    tracker_->waker.Wait(static_cast<int64_t>(options_.threshold_ns - reading.busy_ns), -1);
+    tracker_->waker.Wait(static_cast<int64_t>(options_.threshold_ns - busy), -1);
   }
+}
+
+uint64_t Watchdog::BusyNs(const LoopProbe::Reading& reading) const {
+  if (idle_mark_iterations_ != reading.at_prepare.iterations) return reading.busy_ns;
+  return std::min(reading.busy_ns, reading.now_ns - std::min(reading.now_ns, idle_mark_ns_));
+}
+
+bool Watchdog::WaitingForWork() {
+  if (!options_.atomics_wait_is_idle) return false;
+  return flags_.InAtomicsWait() ||
+         sampler_->Sample(kSampleTimeoutNs).vm_state == VmState::kAtomicsWait;
+}
+
+void Watchdog::MarkIdle(uint64_t iterations) {
+  idle_mark_ns_ = uv_hrtime();
+  idle_mark_iterations_ = iterations;
 }
 
 void Watchdog::TakeSample(uint64_t id) {
@@ -231,20 +263,22 @@ void Watchdog::TakeSample(uint64_t id) {
   // Keys stay positive int32 for JS; 0 means "none".
   last_key_ = last_key_ >= 0x7fffffff ? 1 : last_key_ + 1;
   sample.key = last_key_;
+  // First what costs nothing: the signal below can wait until a syscall returns.
+  sample.taken_ns = uv_hrtime();
+  sample.in_tracked_call = flags_.Depth() > 0;
+  if (sample.in_tracked_call) flags_.SetTrackedKey(sample.key);
   // The signal answers even inside C++ or Atomics.wait, where the interrupt has to wait.
   ThreadSample seen = sampler_->Sample(kSampleTimeoutNs);
   sample.vm_state = seen.vm_state;
   sample.native_module = std::move(seen.native_module);
-  sample.in_tracked_call = flags_.Depth() > 0;
-  if (sample.in_tracked_call) flags_.SetTrackedKey(sample.key);
-  sample.taken_ns = uv_hrtime();
   uint32_t key = sample.key;
   if (!tracker_->AddSample(id, std::move(sample))) return;
   // The interrupt may run after stop(), or never: it must not own the tracker nor the Watchdog.
   std::weak_ptr<BlockTracker> weak = tracker_;
-  RequestStackSample(isolate_, options_.max_frames, [weak, id, key](std::vector<Frame>&& frames) {
-    if (auto tracker = weak.lock()) tracker->Capture(id, key, std::move(frames));
-  });
+  RequestStackSample(isolate_, options_.max_frames, key,
+                     [weak, id, key](std::vector<Frame>&& frames) {
+                       if (auto tracker = weak.lock()) tracker->Capture(id, key, std::move(frames));
+                     });
 }
 
 void Watchdog::WatchBlock(uint64_t start_ns) {
@@ -253,6 +287,7 @@ void Watchdog::WatchBlock(uint64_t start_ns) {
   uint64_t id = block.id;
   TakeSample(id);
   size_t samples = 1;
+  uint64_t iterations = probe_->Iterations();
   uint64_t next_sample = uv_hrtime() + options_.sample_interval_ns;
   bool hang_written = false;
   while (!stopping_.load(std::memory_order_acquire)) {
@@ -273,6 +308,12 @@ void Watchdog::WatchBlock(uint64_t start_ns) {
     if (!tracker_->ActiveCopy(&block) || block.id != id) return;
     now = uv_hrtime();
     if (samples < options_.max_samples && now >= next_sample) {
+      // A worker back in Atomics.wait has finished its task: the block ends there.
+      if (WaitingForWork()) {
+        if (tracker_->Finish(now)) notify_();
+        MarkIdle(iterations);
+        return;
+      }
       TakeSample(id);
       samples++;
       next_sample = now + options_.sample_interval_ns;

@@ -31,15 +31,18 @@ struct WatchdogOptions {
   size_t max_queued;
   uint64_t sample_interval_ns;  // after the crossing, one more sample this often
   size_t max_samples;           // per block
+  bool atomics_wait_is_idle;    // a worker waiting for work in Atomics.wait is not blocked
   LineStyle line;
 };
 
 // Memory shared with the call-site recorder in JS (lib/call-sites.ts): an Int32Array.
 struct SharedFlags {
   int32_t* words = nullptr;  // [0] tracked-call depth (JS writes), [1] key of the last sample
-                             // taken while a tracked call ran (watchdog writes)
-  static constexpr size_t kWords = 2;
+                             // taken while a tracked call ran (watchdog writes), [2] inside
+                             // Atomics.wait (JS writes)
+  static constexpr size_t kWords = 3;
   int32_t Depth() const;
+  bool InAtomicsWait() const;
   void SetTrackedKey(uint32_t key) const;
 };
 
@@ -97,6 +100,10 @@ class Watchdog {
   static void OnPrepare(void* self);
   static void OnCheck(void* self);
   void Run();
+  uint64_t BusyNs(const LoopProbe::Reading& reading) const;
+  // Worker only: parked in Atomics.wait for work (the wrapper says so, or the signal sample).
+  bool WaitingForWork();
+  void MarkIdle(uint64_t iterations);
   void WatchBlock(uint64_t start_ns);
   void TakeSample(uint64_t id);
   void WriteLine(const BlockReport& report, uint64_t now_ns, LineStatus status);
@@ -105,6 +112,10 @@ class Watchdog {
   v8::Isolate* isolate_;
   SharedFlags flags_;
   uint32_t last_key_ = 0;
+  // Watchdog thread: when the thread was last seen idle in Atomics.wait inside a callback (no
+  // iteration since), busy time counts from there.
+  uint64_t idle_mark_ns_ = 0;
+  uint64_t idle_mark_iterations_ = UINT64_MAX;
   Notify notify_;
   std::shared_ptr<BlockTracker> tracker_;
   std::unique_ptr<LoopProbe> probe_;

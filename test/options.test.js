@@ -19,6 +19,7 @@ const cases = [
   [{ format: 'xml' }, TypeError, /option format must be 'text' or 'json'/],
   [{ maxReportsPerMinute: 0 }, RangeError, /option maxReportsPerMinute must be a finite number > 0/],
   [{ failOnStartup: 'yes' }, TypeError, /option failOnStartup must be a boolean, got the string "yes"/],
+  [{ context: { getStore() {} } }, TypeError, /option context must be an AsyncLocalStorage, got a object/],
   ['fast', TypeError, /options must be an object, got the string "fast"/],
 ];
 

@@ -46,7 +46,8 @@ test('JSON.parse of a large string: the function that called it and the API, tho
   // The interrupt lands after JSON.parse returned; the call-site recorder saw who called it.
   const report = only(reports, 'parseHugeJson');
   assert.equal(report.blockingCall, 'JSON.parse');
-  assert.equal(report.state, 'native');
+  // Parsing 400,000 objects allocates: on a busy machine GC can be more than half of the block.
+  assert.ok(['native', 'gc'].includes(report.state), report.state);
   assert.match(report.message, /by JSON\.parse in parseHugeJson \(/);
 });
 
@@ -165,7 +166,8 @@ test('diagnostics mode without onBlock: one readable report on stderr', async ()
   assert.equal(code, 0);
   const reports = stderr.split('\n').filter((line) => line.startsWith('blockbuster: Event loop blocked'));
   assert.equal(reports.length, 1, stderr);
-  assert.match(reports[0], /in busyLoop \(.*block\.js:\d+:\d+\) \[state=js, threshold=20 ms\]/);
+  // The share of samples is shown only when some sample (say, one landing in a GC) saw otherwise.
+  assert.match(reports[0], /in busyLoop \(.*block\.js:\d+:\d+\)( \[\d+ of \d+ samples\])? \[state=js, threshold=20 ms\]/);
 });
 
 test("output to a file with format 'json': the live line and the report, one object per line", async (t) => {
