@@ -58,10 +58,7 @@ export class TestSession {
     process.on('exit', () => this.atExit());
   }
 
-  /**
-   * A test file starts loading (setup files run per file in jest and vitest): the rule set is
-   * activated before the file's own code runs, so the functions it captures are the checking ones.
-   */
+  /** A test file starts loading: rules on before its code runs, so what it captures is the checking function. */
   fileStarted(): void {
     this.settle();
     this.stage = 'loading';
