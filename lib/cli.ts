@@ -99,6 +99,14 @@ function plan(argv: readonly string[]): Plan | 'help' | 'version' {
   if (values['fail-on-startup']) env.BLOCKBUSTER_FAIL_ON_STARTUP = '1';
   if (values.output !== undefined) {
     if (values.output === '') throw new UsageError('option --output must be stderr, a file descriptor or a file path, got ""');
+    if (values.output !== 'stderr' && !/^\d+$/.test(values.output)) {
+      // Said here, naming the flag, rather than by the program's preload naming a variable.
+      try {
+        fs.closeSync(fs.openSync(values.output, 'a'));
+      } catch (error) {
+        throw new UsageError(`option --output: cannot open ${JSON.stringify(values.output)} for appending: ${(error as Error).message}`);
+      }
+    }
     env.BLOCKBUSTER_OUTPUT = values.output;
   }
   if (values.format !== undefined) {

@@ -82,3 +82,9 @@ export function readEnv(env: Env, defaults: EnvDefaults): EnvConfig {
     rules,
   };
 }
+
+/** watch()'s error for an option set from a variable, restated with the variable's name (output: a path that cannot be opened). */
+export function restateForEnv(error: unknown): ConfigError | undefined {
+  const match = error instanceof Error ? /^watch\(\): option output: (.*)$/s.exec(error.message) : null;
+  return match ? new ConfigError(`BLOCKBUSTER_OUTPUT: ${match[1]}`) : undefined;
+}

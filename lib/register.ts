@@ -2,7 +2,7 @@
 // Configured by BLOCKBUSTER_* variables; watches every thread that loads it (workers inherit it).
 import * as fs from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
-import { ConfigError, readEnv } from './config';
+import { ConfigError, readEnv, restateForEnv } from './config';
 import { BlockBuster } from './rules';
 import { SUMMARY_DIR_VARIABLE, SummaryRecorder } from './summary';
 import { createWatcher } from './watch';
@@ -25,7 +25,13 @@ function start(): void {
   }
   const summaryDir = process.env[SUMMARY_DIR_VARIABLE];
   const recorder = summaryDir ? new SummaryRecorder(summaryDir, config.watch.thresholdMs) : undefined;
-  createWatcher(config.watch, { observe: recorder && ((error) => recorder.record(error)), yieldToWatch: true });
+  try {
+    createWatcher(config.watch, { observe: recorder && ((error) => recorder.record(error)), yieldToWatch: true });
+  } catch (error) {
+    const restated = restateForEnv(error);
+    if (restated) fail(restated.message);
+    throw error;
+  }
   // Diagnostics never throws into the program: the rule set reports its calls instead of raising.
   if (config.rules) new BlockBuster(config.watch.mode === 'strict' ? {} : { mode: 'report', output: config.watch.output, format: config.watch.format }).activate();
   if (recorder === undefined) return;

@@ -41,6 +41,7 @@ test('an unknown flag or a bad value exits 2 naming it; the program never runs',
     [['--hang', '1000', APP, 'loop'], /option --hang needs --mode strict/],
     [['--mode', 'strict', '--hang', '10', APP, 'loop'], /option --hang must be greater than the threshold \(20 ms\), got 10/],
     [['--threshold', '50'], /no program to run/],
+    [['--output', '/nonexistent-dir/blocks.log', APP, 'loop'], /option --output: cannot open "\/nonexistent-dir\/blocks\.log" for appending: ENOENT/],
   ]) {
     const { code, stderr, stdout } = await cli(args);
     assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);

@@ -111,6 +111,7 @@ for (const [name, value, expected] of [
   ['BLOCKBUSTER_RULES', 'yes', /BLOCKBUSTER_RULES must be 1 or 0/],
   ['BLOCKBUSTER_FORMAT', 'xml', /BLOCKBUSTER_FORMAT must be 'text' or 'json'/],
   ['BLOCKBUSTER_HANG_MS', '5000', /BLOCKBUSTER_HANG_MS only applies to strict mode/],
+  ['BLOCKBUSTER_OUTPUT', '/nonexistent-dir/blocks.log', /BLOCKBUSTER_OUTPUT: cannot open "\/nonexistent-dir\/blocks\.log" for appending: ENOENT/],
 ]) {
   test(`a bad ${name} fails at start, naming it (--require and --import)`, async () => {
     for (const form of ['--require', '--import']) {
@@ -128,4 +129,10 @@ test("the program's own watch() takes over from the preload's watcher instead of
   // Only the loop block is certain: a loaded machine may add a start-up one.
   assert.match(stdout, /^own watcher: loopWork$/m);
   assert.equal(reportLines(stderr, 'loopWork').length, 0, 'reported once, by the program\'s watcher');
+});
+
+test('BLOCKBUSTER_HANG_MS in strict mode: a block that never ends is reported and the process aborted', async () => {
+  const { code, signal, stderr } = await required(['forever'], { BLOCKBUSTER_MODE: 'strict', BLOCKBUSTER_HANG_MS: '500' });
+  assert.ok(signal === 'SIGABRT' || code === 134, `signal ${signal} code ${code}: ${stderr}`);
+  assert.match(stderr, /spinForever/);
 });

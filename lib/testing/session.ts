@@ -2,7 +2,7 @@
 // with each block attributed to the test that was running when it happened.
 import * as fs from 'node:fs';
 import type { BlockingError } from '../blocking-error';
-import { ConfigError, readEnv } from '../config';
+import { ConfigError, readEnv, restateForEnv } from '../config';
 import { readableReport } from '../output';
 import { BlockBuster } from '../rules';
 import { AllowList } from '../rules/allow';
@@ -49,7 +49,11 @@ export class TestSession {
     this.allowed.add({ file: __filename, functions: ALLOWED_FRAMES });
     // Each failing test already shows its report: the live line is for tests that hang.
     const hangReportMs = Math.max(LIVE_LINE_AFTER_MS, 2 * config.watch.thresholdMs);
-    this.watcher = createWatcher({ ...config.watch, hangReportMs }, { fail: (error, atExit) => this.take(error, atExit) });
+    try {
+      this.watcher = createWatcher({ ...config.watch, hangReportMs }, { fail: (error, atExit) => this.take(error, atExit) });
+    } catch (error) {
+      throw restateForEnv(error) ?? error;
+    }
     if (config.rules) {
       // Diagnostics: both detectors write lines and no test fails; strict: the call throws in the test.
       this.rules = new BlockBuster(config.watch.mode === 'strict' ? {} : { mode: 'report', output: config.watch.output, format: config.watch.format });
