@@ -50,6 +50,7 @@ struct EnvState {
     if (reason == Teardown::kEnvCleanup) watchdog->WriteUntaken();
     watchdog->Stop(hook == nullptr ? nullptr : RemoveHook, hook);
     watchdog.reset();
+    if (reason == Teardown::kEnvCleanup) ForgetStackSamples(CurrentIsolate());
     notify.Release();
     flags.Reset();
   }

@@ -3,6 +3,10 @@
 #include <uv.h>
 #include <v8.h>
 
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+
 namespace blockbuster {
 namespace {
 
@@ -24,10 +28,26 @@ std::string ToUtf8(v8::Isolate* isolate, v8::Local<v8::String> value) {
 }
 
 struct SampleRequest {
+  v8::Isolate* isolate;
   int max_frames;
   uint32_t key;
   StackSink sink;
 };
+
+// Requests V8 still holds. An isolate disposed before running them (a worker terminated mid-block)
+// never calls back, so its env cleanup frees them; a call for a freed one is recognised and
+// ignored.
+std::mutex g_requests_mutex;
+std::unordered_set<SampleRequest*> g_requests;
+
+std::unique_ptr<SampleRequest> Claim(void* data) {
+  std::lock_guard<std::mutex> lock(g_requests_mutex);
+  auto found = g_requests.find(static_cast<SampleRequest*>(data));
+  if (found == g_requests.end()) return nullptr;
+  std::unique_ptr<SampleRequest> request(*found);
+  g_requests.erase(found);
+  return request;
+}
 
 // The one place V8's API differs across the supported lines: the async context frame.
 v8::Local<v8::Value> ContinuationData(v8::Isolate* isolate) {
@@ -73,7 +93,8 @@ void CaptureAsyncContext(v8::Isolate* isolate, uint32_t key) {
 }
 
 void OnInterrupt(v8::Isolate* isolate, void* data) {
-  std::unique_ptr<SampleRequest> request(static_cast<SampleRequest*>(data));
+  std::unique_ptr<SampleRequest> request = Claim(data);
+  if (request == nullptr) return;
   v8::HandleScope scope(isolate);
   v8::Local<v8::StackTrace> trace =
       v8::StackTrace::CurrentStackTrace(isolate, request->max_frames, v8::StackTrace::kDetailed);
@@ -109,7 +130,24 @@ IsolateHooks::~IsolateHooks() {
 }
 
 void RequestStackSample(v8::Isolate* isolate, int max_frames, uint32_t key, StackSink sink) {
-  isolate->RequestInterrupt(OnInterrupt, new SampleRequest{max_frames, key, std::move(sink)});
+  auto* request = new SampleRequest{isolate, max_frames, key, std::move(sink)};
+  {
+    std::lock_guard<std::mutex> lock(g_requests_mutex);
+    g_requests.insert(request);
+  }
+  isolate->RequestInterrupt(OnInterrupt, request);
+}
+
+void ForgetStackSamples(v8::Isolate* isolate) {
+  std::lock_guard<std::mutex> lock(g_requests_mutex);
+  for (auto it = g_requests.begin(); it != g_requests.end();) {
+    if ((*it)->isolate != isolate) {
+      ++it;
+      continue;
+    }
+    delete *it;
+    it = g_requests.erase(it);
+  }
 }
 
 v8::Isolate* CurrentIsolate() { return v8::Isolate::GetCurrent(); }

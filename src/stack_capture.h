@@ -42,6 +42,10 @@ using StackSink = std::function<void(std::vector<Frame>&& frames)>;
 // Also copies the watched AsyncLocalStorage's value, if any, into JS for sample `key`.
 void RequestStackSample(v8::Isolate* isolate, int max_frames, uint32_t key, StackSink sink);
 
+// Env teardown, after the watchdog stopped: frees the requests an isolate about to be disposed
+// still holds (it will never run them).
+void ForgetStackSamples(v8::Isolate* isolate);
+
 v8::Isolate* CurrentIsolate();
 
 }  // namespace blockbuster
