@@ -16,6 +16,9 @@ export type BlockState = 'js' | 'native' | 'gc' | 'atomics-wait';
 /** Which detector produced the error. */
 export type BlockingErrorSource = 'watchdog' | 'rule';
 
+/** `startup`: the block began before the event loop first turned (the entry's synchronous top level). */
+export type BlockPhase = 'startup' | 'loop';
+
 export interface BlockingErrorInit {
   source: BlockingErrorSource;
   message: string;
@@ -41,6 +44,8 @@ export interface BlockingErrorInit {
   context?: unknown;
   /** What the first sample (at the threshold crossing) named, when it differs from the answer. */
   firstSample?: { culprit: StackFrame | undefined; blockingCall: string | undefined; frames: readonly StackFrame[] };
+  /** Default `loop`. */
+  phase?: BlockPhase;
 }
 
 /**
@@ -69,40 +74,48 @@ export function formatFrame(frame: StackFrame): string {
  * watchdog from the frames it sampled while the loop was blocked.
  */
 export class BlockingError extends Error {
-  override readonly name = 'BlockingError';
-  readonly source: BlockingErrorSource;
-  readonly frames: readonly StackFrame[];
-  readonly culprit: StackFrame | undefined;
-  readonly blockingCall: string | undefined;
-  readonly durationMs: number | undefined;
-  readonly thresholdMs: number | undefined;
-  readonly state: BlockState | undefined;
-  readonly captureDelayMs: number | undefined;
-  readonly gcMs: number | undefined;
-  readonly threadId: number | undefined;
-  readonly threadName: string | undefined;
-  readonly nativeModule: string | undefined;
-  readonly samples: { total: number; dominant: number } | undefined;
-  readonly firstSample: BlockingErrorInit['firstSample'];
-  readonly context: unknown;
+  // Declared, not initialised: the constructor defines them non-enumerable, so that Node's printing
+  // of an uncaught BlockingError (util.inspect) shows the readable stack, not an object dump.
+  declare readonly source: BlockingErrorSource;
+  declare readonly frames: readonly StackFrame[];
+  declare readonly culprit: StackFrame | undefined;
+  declare readonly blockingCall: string | undefined;
+  declare readonly durationMs: number | undefined;
+  declare readonly thresholdMs: number | undefined;
+  declare readonly state: BlockState | undefined;
+  declare readonly captureDelayMs: number | undefined;
+  declare readonly gcMs: number | undefined;
+  declare readonly threadId: number | undefined;
+  declare readonly threadName: string | undefined;
+  declare readonly nativeModule: string | undefined;
+  declare readonly samples: { total: number; dominant: number } | undefined;
+  declare readonly firstSample: BlockingErrorInit['firstSample'];
+  declare readonly context: unknown;
+  declare readonly phase: BlockPhase;
 
   constructor(init: BlockingErrorInit) {
     super(init.message);
-    this.source = init.source;
-    this.frames = Object.freeze(init.frames.map((frame) => Object.freeze({ ...frame })));
-    this.culprit = init.culprit;
-    this.blockingCall = init.blockingCall;
-    this.durationMs = init.durationMs;
-    this.thresholdMs = init.thresholdMs;
-    this.state = init.state;
-    this.captureDelayMs = init.captureDelayMs;
-    this.gcMs = init.gcMs;
-    this.threadId = init.threadId;
-    this.threadName = init.threadName;
-    this.nativeModule = init.nativeModule;
-    this.samples = init.samples;
-    this.firstSample = init.firstSample;
-    this.context = init.context;
+    const fields: Record<string, unknown> = {
+      source: init.source,
+      frames: Object.freeze(init.frames.map((frame) => Object.freeze({ ...frame }))),
+      culprit: init.culprit,
+      blockingCall: init.blockingCall,
+      durationMs: init.durationMs,
+      thresholdMs: init.thresholdMs,
+      state: init.state,
+      captureDelayMs: init.captureDelayMs,
+      gcMs: init.gcMs,
+      threadId: init.threadId,
+      threadName: init.threadName,
+      nativeModule: init.nativeModule,
+      samples: init.samples,
+      firstSample: init.firstSample,
+      context: init.context,
+      phase: init.phase ?? 'loop',
+    };
+    for (const [key, value] of Object.entries(fields)) {
+      Object.defineProperty(this, key, { value, enumerable: false, writable: false, configurable: true });
+    }
     // The stack names the blocking code, not blockbuster.
     this.stack = [`${this.name}: ${this.message}`, ...this.frames.map((f) => `    at ${formatFrame(f)}`)].join('\n');
   }
@@ -124,8 +137,12 @@ export class BlockingError extends Error {
       nativeModule: this.nativeModule,
       samples: this.samples,
       firstSample: this.firstSample,
+      phase: this.phase,
       context: this.context,
       frames: this.frames,
     };
   }
 }
+
+// On the prototype, so that it is not an own enumerable property of every error either.
+Object.defineProperty(BlockingError.prototype, 'name', { value: 'BlockingError', writable: true, configurable: true });

@@ -55,6 +55,15 @@ export class ReportSink {
     return true;
   }
 
+  /** A start-up block: one line (text) or one object (json), no code frame nor stack. */
+  writeStartup(error: BlockingError): void {
+    this.writeLine(
+      this.format === 'json'
+        ? this.json(error, 0)
+        : `blockbuster: ${threadTag(error)}${error.message} [state=${error.state}, threshold=${error.thresholdMs} ms]`,
+    );
+  }
+
   /** Writes the count of suppressed reports, if any; closes a file it opened. */
   close(): void {
     if (this.suppressed > 0) {
@@ -100,6 +109,18 @@ export class ReportSink {
   private json(error: BlockingError, suppressed: number): string {
     return JSON.stringify({ ...error.toJSON(), suppressedBefore: suppressed, time: new Date().toISOString() });
   }
+}
+
+/**
+ * The report a human reads when a BlockingError fails something: message, the culprit's code frame,
+ * then the frames as a stack (usable as the error's `stack`: runners print it as is).
+ */
+export function readableReport(error: BlockingError): string {
+  const [head = '', ...frames] = (error.stack ?? `${error.name}: ${error.message}`).split('\n');
+  // Already readable (a second failure path for the same error): leave it.
+  if (frames.length > 0 && !frames[0].startsWith('    at ')) return error.stack ?? head;
+  const code = error.culprit && codeFrame(error.culprit);
+  return [head, ...(code ? [code] : []), ...frames].join('\n');
 }
 
 /** `[worker 3 "resize"] ` for a worker's report; nothing for the main thread's. */

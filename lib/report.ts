@@ -1,7 +1,7 @@
 // Raw frames from the watchdog -> a BlockingError that names the culprit and the API.
 import * as path from 'node:path';
 import { BlockingError, formatFrame, isUserFrame } from './blocking-error';
-import type { BlockState, StackFrame } from './blocking-error';
+import type { BlockPhase, BlockState, StackFrame } from './blocking-error';
 import type { RawReport, RawSample } from './binding';
 import { linesOf, mapFrame, toPath } from './source-map';
 
@@ -185,7 +185,7 @@ function where(frame: StackFrame): string {
 }
 
 /** Error message: "Event loop blocked for 152 ms by fs.readFileSync in loadConfig (src/config.js:12:7)". */
-function describe(durationMs: number, view: SampleView, count: number, total: number, state: BlockState): string {
+function describe(durationMs: number, view: SampleView, count: number, total: number, state: BlockState, phase: BlockPhase): string {
   let text = `Event loop blocked for ${Math.round(durationMs)} ms`;
   if (view.blockingCall) text += ` by ${view.blockingCall}`;
   if (view.culprit) text += ` in ${where(view.culprit)}`;
@@ -196,6 +196,7 @@ function describe(durationMs: number, view: SampleView, count: number, total: nu
   // The share is news only when the samples disagree.
   if (count < total) text += ` [${count} of ${total} samples]`;
   if (state === 'gc') text += ' (mostly garbage collection)';
+  if (phase === 'startup') text += ' during start-up (before the event loop first turned)';
   return text;
 }
 
@@ -209,9 +210,11 @@ export function buildReport(raw: RawReport, thresholdMs: number, thread: ThreadI
   const { view, count } = dominant(views);
   const state: BlockState = raw.gcMs >= raw.durationMs / 2 && view.state !== 'atomics-wait' ? 'gc' : view.state;
   const first = raw.samples[0];
+  // The native side knows whether the block began before the loop's first iteration after start.
+  const phase: BlockPhase = raw.startup ? 'startup' : 'loop';
   return new BlockingError({
     source: 'watchdog',
-    message: describe(raw.durationMs, view, count, views.length, state),
+    message: describe(raw.durationMs, view, count, views.length, state, phase),
     frames: view.frames,
     culprit: view.culprit,
     blockingCall: view.blockingCall,
@@ -226,5 +229,6 @@ export function buildReport(raw: RawReport, thresholdMs: number, thread: ThreadI
     samples: { total: views.length, dominant: count },
     context,
     firstSample: all[0] && { culprit: all[0].culprit, blockingCall: all[0].blockingCall, frames: all[0].frames },
+    phase,
   });
 }

@@ -3,14 +3,13 @@ import { loadBinding } from './binding';
 import type { NativeStartOptions, RawReport } from './binding';
 import { INTERNAL_FILES } from './blocking-error';
 import type { BlockingError } from './blocking-error';
-import { ReportSink, isValidFd, threadTag } from './output';
-import type { OutputFormat } from './output';
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { AsyncContextSlots, isAsyncLocalStorage } from './async-context';
 import { CallSiteRecorder } from './call-sites';
+import { ReportSink, isValidFd, readableReport, threadTag } from './output';
+import type { OutputFormat } from './output';
 import { buildReport } from './report';
 import type { ThreadInfo } from './report';
-import { codeFrame } from './source-map';
 
 export type WatchMode = 'diagnostics' | 'strict';
 
@@ -44,6 +43,8 @@ export interface WatchOptions {
   format?: OutputFormat;
   /** Diagnostics log lines per rolling minute before the rest are only counted. Default 10. */
   maxReportsPerMinute?: number;
+  /** Strict mode: also fail on a block before the event loop first turned (start-up). Default false. */
+  failOnStartup?: boolean;
   /**
    * An AsyncLocalStorage whose value in the callback that blocked becomes the report's `context`
    * (read during the block; Node 24+, or 22 with --experimental-async-context-frame).
@@ -69,6 +70,7 @@ interface ResolvedOptions {
   output: 'stderr' | number | string;
   format: OutputFormat;
   maxReportsPerMinute: number;
+  failOnStartup: boolean;
   context: AsyncLocalStorage<unknown> | undefined;
 }
 
@@ -81,6 +83,7 @@ const OPTION_NAMES = [
   'output',
   'format',
   'maxReportsPerMinute',
+  'failOnStartup',
   'context',
 ] as const;
 
@@ -137,10 +140,44 @@ export function resolveOptions(options: WatchOptions | undefined): ResolvedOptio
     throw new TypeError(`watch(): option format must be 'text' or 'json', got ${describeValue(format)}`);
   }
   const maxReportsPerMinute = positiveFinite('maxReportsPerMinute', options.maxReportsPerMinute, 10);
+  const failOnStartup = options.failOnStartup ?? false;
+  if (typeof failOnStartup !== 'boolean') {
+    throw new TypeError(`watch(): option failOnStartup must be a boolean, got ${describeValue(failOnStartup)}`);
+  }
   if (options.context !== undefined && !isAsyncLocalStorage(options.context)) {
     throw new TypeError(`watch(): option context must be an AsyncLocalStorage, got ${describeValue(options.context)}`);
   }
-  return { thresholdMs, mode, onBlock: options.onBlock, hangReportMs, hangMs, output, format, maxReportsPerMinute, context: options.context };
+  return {
+    thresholdMs,
+    mode,
+    onBlock: options.onBlock,
+    hangReportMs,
+    hangMs,
+    output,
+    format,
+    maxReportsPerMinute,
+    context: options.context,
+    failOnStartup,
+  };
+}
+
+/** @internal What the register preload and the test-runner helpers plug into a watcher. */
+export interface WatchHooks {
+  /** Sees every report before it is delivered (the CLI's summary). */
+  observe?: (error: BlockingError) => void;
+  /** Takes a strict-mode failure instead of the uncaught throw; false leaves it to watch(). */
+  fail?: (error: BlockingError, atExit: boolean) => boolean;
+  /** The preload's watcher: a later watch() on the same thread stops it instead of failing. */
+  yieldToWatch?: boolean;
+}
+
+// The thread's preload watcher, if any (module state is per thread: each worker loads its own copy).
+let yielding: Watcher | undefined;
+
+/** @internal A watcher whose pending reports can be taken now (a test ends). */
+export interface InternalWatcher extends Watcher {
+  /** Delivers every report pending, ending a block still going on at this moment. */
+  flush(): void;
 }
 
 /**
@@ -148,7 +185,13 @@ export function resolveOptions(options: WatchOptions | undefined): ResolvedOptio
  * thread: a second watch() while one is active throws.
  */
 export function watch(options?: WatchOptions): Watcher {
+  return createWatcher(options);
+}
+
+/** @internal watch() with hooks; the public watch() passes none. */
+export function createWatcher(options: WatchOptions | undefined, hooks: WatchHooks = {}): InternalWatcher {
   const resolved = resolveOptions(options);
+  if (yielding?.active) yielding.stop();
   const binding = loadBinding();
   if (binding.isWatching()) {
     throw new Error('watch(): this thread is already watched; stop() the existing watcher first');
@@ -163,6 +206,8 @@ export function watch(options?: WatchOptions): Watcher {
   const thread = currentThread();
 
   const deliver = (error: BlockingError, atExit: boolean): void => {
+    hooks.observe?.(error);
+    const fails = resolved.mode === 'strict' && (error.phase === 'loop' || resolved.failOnStartup);
     if (resolved.onBlock) {
       try {
         resolved.onBlock(error);
@@ -170,21 +215,24 @@ export function watch(options?: WatchOptions): Watcher {
         if (resolved.mode === 'strict') throw callbackError;
         sink.writeLine(`blockbuster: onBlock threw: ${String(callbackError)}`);
       }
+    } else if (error.phase === 'startup' && !fails) {
+      sink.writeStartup(error);
     } else if (resolved.mode === 'diagnostics') {
       sink.write(error);
     }
-    if (resolved.mode !== 'strict') return;
+    if (!fails || hooks.fail?.(error, atExit) === true) return;
     if (atExit) {
-      const code = error.culprit && codeFrame(error.culprit);
-      sink.writeLine(`${error.stack}${code ? `\n${code}` : ''}`);
-      process.exitCode = 1;
+      sink.writeLine(readableReport(error));
+      // A failing host keeps its own exit code; strict mode only fails a clean exit.
+      if (process.exitCode === undefined || Number(process.exitCode) === 0) process.exitCode = 1;
     } else {
-      // Thrown outside any callback of ours: the host sees an uncaught BlockingError.
+      error.stack = readableReport(error);
       process.nextTick(() => {
-        throw error;
+        throw error; // blockbuster strict mode: the event loop was blocked; the report follows.
       });
     }
   };
+
 
   // Taking and building reports is blockbuster's own work: the watchdog never reports it.
   const build = (finishActive: boolean): BlockingError[] => {
@@ -268,13 +316,20 @@ export function watch(options?: WatchOptions): Watcher {
     }
   }
 
-  return {
+  function flush(): void {
+    if (active) drain(true, false);
+  }
+
+  const watcher: InternalWatcher = {
     thresholdMs: resolved.thresholdMs,
     mode: resolved.mode,
     get active() {
       return active;
     },
     stop,
+    flush,
     [Symbol.dispose]: stop,
   };
+  if (hooks.yieldToWatch === true) yielding = watcher;
+  return watcher;
 }

@@ -28,12 +28,14 @@ function parseArgs(argv) {
   return { lines: selectLines(options.lines, options.linesGiven), tarball: options.tarball && path.resolve(options.tarball) };
 }
 
-/** The same files as `npm test`: every *.test.js / *.test.mjs under test/, sorted. */
+/** The same files as `npm test`: every *.test.js / *.test.mjs under test/ but test/runners/, sorted. */
 function testFiles(dir = 'test') {
   return fs
     .readdirSync(path.join(ROOT, dir), { withFileTypes: true })
     .flatMap((entry) => {
       const relative = path.posix.join(dir, entry.name);
+      // Fixture suites that test/runners.test.js runs under vitest, jest and mocha.
+      if (relative === 'test/runners') return [];
       if (entry.isDirectory()) return testFiles(relative);
       return /\.test\.m?js$/.test(entry.name) ? [relative] : [];
     })

@@ -18,6 +18,7 @@ const cases = [
   [{ output: -3 }, TypeError, /option output must be 'stderr', a file descriptor or a file path, got number -3/],
   [{ format: 'xml' }, TypeError, /option format must be 'text' or 'json'/],
   [{ maxReportsPerMinute: 0 }, RangeError, /option maxReportsPerMinute must be a finite number > 0/],
+  [{ failOnStartup: 'yes' }, TypeError, /option failOnStartup must be a boolean, got the string "yes"/],
   [{ context: { getStore() {} } }, TypeError, /option context must be an AsyncLocalStorage, got a object/],
   ['fast', TypeError, /options must be an object, got the string "fast"/],
 ];
@@ -51,4 +52,16 @@ test('this exact call works', () => {
   assert.equal(watcher.thresholdMs, 20);
   assert.equal(watcher.mode, 'diagnostics');
   watcher.stop();
+});
+
+test('a BlockingError prints as its readable stack: fields are not enumerable, toJSON has them all', () => {
+  const { inspect } = require('node:util');
+  const { BlockingError } = require('..');
+  const frame = { functionName: 'slow', file: '/app/a.js', line: 3, column: 5 };
+  const error = new BlockingError({ source: 'watchdog', message: 'Event loop blocked for 60 ms in slow', frames: [frame], culprit: frame, durationMs: 60, phase: 'startup' });
+  assert.deepEqual(Object.keys(error), []);
+  assert.equal(inspect(error), 'BlockingError: Event loop blocked for 60 ms in slow\n    at slow (/app/a.js:3:5)');
+  assert.equal(error.phase, 'startup');
+  assert.equal(error.toJSON().phase, 'startup');
+  assert.equal(new BlockingError({ source: 'rule', message: 'm', frames: [] }).phase, 'loop');
 });

@@ -85,3 +85,23 @@ test('ESM: the named exports import from the installed package', { skip }, () =>
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.stdout.trim(), 'function,function,function');
 });
+
+test('the tarball ships every entry in both forms, and its bin runs a program under the preload', { skip }, () => {
+  const files = execFileSync('tar', ['-tzf', TARBALL], { encoding: 'utf8' }).split('\n');
+  for (const entry of ['index', 'register', 'vitest', 'jest', 'mocha', 'node-test']) {
+    for (const file of [`esm/${entry}.mjs`, `esm/${entry}.d.mts`, `dist/${entry}.js`, `dist/${entry}.d.ts`]) {
+      assert.ok(files.includes(`package/${file}`), `${file} packed`);
+    }
+  }
+  const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
+  const bin = path.join(app, 'node_modules', '.bin', process.platform === 'win32' ? 'blockbuster.cmd' : 'blockbuster');
+  const shell = process.platform === 'win32';
+  const installed = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'blockbuster', 'package.json'), 'utf8'));
+  const version = spawnSync(bin, ['--version'], { cwd: app, env, encoding: 'utf8', shell });
+  assert.equal(version.stdout.trim(), installed.version, version.stderr);
+  fs.writeFileSync(path.join(app, 'slow.js'), 'function slowStartup() { const end = Date.now() + 200; while (Date.now() < end); }\nsetTimeout(slowStartup, 20);\n');
+  const cli = spawnSync(bin, ['--threshold', '20', 'slow.js'], { cwd: app, env, encoding: 'utf8', shell, timeout: 60_000 });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.match(cli.stderr, /^blockbuster summary: 1 block over 20 ms in 1 watched thread$/m);
+  assert.match(cli.stderr, /^\s+1\s+\d+\s+\d+\s+slowStartup \(/m);
+});

@@ -1,0 +1,2 @@
+// `setupFilesAfterEnv: ['blockbuster/jest']` with jest's ES module support.
+export { allowBlocking, allowBlockingIn } from '../dist/jest.js';

@@ -1,0 +1,1 @@
+export { mochaHooks, allowBlocking, allowBlockingIn } from '../dist/mocha.js';

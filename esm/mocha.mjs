@@ -1,0 +1,2 @@
+// `mocha --require blockbuster/mocha`
+export { mochaHooks, allowBlocking, allowBlockingIn } from '../dist/mocha.js';

@@ -1,0 +1,1 @@
+export { allowBlocking, allowBlockingIn } from '../dist/node-test.js';
