@@ -50,7 +50,7 @@ export interface RawReport {
 export interface NativeStartOptions {
   thresholdMs: number;
   /** 0 = no native "still blocked" line. */
-  hangReportMs: number;
+  liveReportAfterMs: number;
   /** 0 = never abort. */
   abortAfterMs: number;
   outputFd: number;
@@ -63,6 +63,11 @@ export interface NativeStartOptions {
   atomicsWaitIsIdle: boolean;
   /** Written after `blockbuster: ` in native text lines, as lib/output.ts does (`threadTag`). */
   threadTag: string;
+  /** The envelope of every native JSON line (lib/schema.ts): the same keys as the JS lines. */
+  threadId: number;
+  pid: number;
+  hostname: string;
+  schemaVersion: number;
   /** Memory shared with the call-site recorder (lib/call-sites.ts), kept alive by the addon. */
   sharedFlags: ArrayBuffer;
   json: boolean;

@@ -1,3 +1,8 @@
+import { SCHEMA_VERSION, currentThreadId, hostname } from './schema';
+import type { LineKind } from './schema';
+
+export { SCHEMA_VERSION };
+
 /** One JavaScript frame, as sampled by the watchdog or walked by the rule set. */
 export interface StackFrame {
   /** Function name as V8 reports it; empty for anonymous functions and top-level code. */
@@ -69,6 +74,33 @@ export function formatFrame(frame: StackFrame): string {
   return frame.functionName === '' ? where : `${frame.functionName} (${where})`;
 }
 
+/** BlockingError#toJSON(): one line of kind `block` (watchdog) or `rule`. */
+export interface BlockingErrorJSON {
+  schemaVersion: number;
+  kind: Extract<LineKind, 'block' | 'rule'>;
+  time: string;
+  pid: number;
+  hostname: string;
+  name: string;
+  message: string;
+  source: BlockingErrorSource;
+  durationMs: number | undefined;
+  thresholdMs: number | undefined;
+  state: BlockState | undefined;
+  blockingCall: string | undefined;
+  culprit: StackFrame | undefined;
+  captureDelayMs: number | undefined;
+  gcMs: number | undefined;
+  threadId: number;
+  threadName: string | undefined;
+  nativeModule: string | undefined;
+  samples: { total: number; dominant: number } | undefined;
+  firstSample: BlockingErrorInit['firstSample'];
+  phase: BlockPhase;
+  context: unknown;
+  frames: readonly StackFrame[];
+}
+
 /**
  * The one error type of blockbuster: thrown by the rule set at a blocking call, and built by the
  * watchdog from the frames it sampled while the loop was blocked.
@@ -92,6 +124,8 @@ export class BlockingError extends Error {
   declare readonly firstSample: BlockingErrorInit['firstSample'];
   declare readonly context: unknown;
   declare readonly phase: BlockPhase;
+  /** When the error was built (the block's report) or thrown (a rule), ISO 8601 UTC. */
+  declare readonly time: string;
 
   constructor(init: BlockingErrorInit) {
     super(init.message);
@@ -105,13 +139,14 @@ export class BlockingError extends Error {
       state: init.state,
       captureDelayMs: init.captureDelayMs,
       gcMs: init.gcMs,
-      threadId: init.threadId,
+      threadId: init.threadId ?? currentThreadId(),
       threadName: init.threadName,
       nativeModule: init.nativeModule,
       samples: init.samples,
       firstSample: init.firstSample,
       context: init.context,
       phase: init.phase ?? 'loop',
+      time: new Date().toISOString(),
     };
     for (const [key, value] of Object.entries(fields)) {
       Object.defineProperty(this, key, { value, enumerable: false, writable: false, configurable: true });
@@ -120,8 +155,22 @@ export class BlockingError extends Error {
     this.stack = [`${this.name}: ${this.message}`, ...this.frames.map((f) => `    at ${formatFrame(f)}`)].join('\n');
   }
 
-  toJSON(): Record<string, unknown> {
+  /** Whether `value` is a BlockingError of any installed copy of blockbuster (their brand is shared). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // A subclass keeps the ordinary prototype check: only the base class is shared across copies.
+    if (this !== BlockingError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
+  /** Exactly the object written as a JSON line (schema/report.schema.json, kind `block` or `rule`). */
+  toJSON(): BlockingErrorJSON {
     return {
+      schemaVersion: SCHEMA_VERSION,
+      kind: this.source === 'rule' ? 'rule' : 'block',
+      time: this.time,
+      pid: process.pid,
+      hostname: hostname(),
+      threadId: this.threadId ?? 0,
       name: this.name,
       message: this.message,
       source: this.source,
@@ -132,7 +181,6 @@ export class BlockingError extends Error {
       culprit: this.culprit,
       captureDelayMs: this.captureDelayMs,
       gcMs: this.gcMs,
-      threadId: this.threadId,
       threadName: this.threadName,
       nativeModule: this.nativeModule,
       samples: this.samples,
@@ -143,6 +191,10 @@ export class BlockingError extends Error {
     };
   }
 }
+
+const BRAND = Symbol.for('blockbuster.BlockingError');
+// The brand every copy of the package puts on its prototype: `instanceof` works across copies.
+Object.defineProperty(BlockingError.prototype, BRAND, { value: true });
 
 // On the prototype, so that it is not an own enumerable property of every error either.
 Object.defineProperty(BlockingError.prototype, 'name', { value: 'BlockingError', writable: true, configurable: true });

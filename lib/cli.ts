@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { SUMMARY_DIR_VARIABLE, formatSummary, readSummaries } from './summary';
+import { SUMMARY_DIR_VARIABLE, formatSummary, readSummaries, summaryRecord } from './summary';
 
 const USAGE = `Usage: blockbuster [options] -- <command> [args...]
        blockbuster [options] <script.js> [args...]
@@ -171,7 +171,12 @@ function main(): void {
   });
   child.on('exit', (code, signal) => {
     for (const name of signals) process.removeListener(name, forward);
-    if (summary) process.stderr.write(`${formatSummary(readSummaries(summaryDir))}\n`);
+    if (summary) {
+      const summaries = readSummaries(summaryDir);
+      // --format json: the summary is one more JSON line of the schema (kind 'summary').
+      const text = env.BLOCKBUSTER_FORMAT === 'json' ? JSON.stringify(summaryRecord(summaries)) : formatSummary(summaries);
+      process.stderr.write(`${text}\n`);
+    }
     fs.rmSync(summaryDir, { recursive: true, force: true });
     // Die of the child's signal, so that a shell or CI sees what the program saw.
     if (signal !== null) process.kill(process.pid, signal);

@@ -78,7 +78,7 @@ export function readEnv(env: Env, defaults: EnvDefaults): EnvConfig {
   }
   const failOnStartup = flag(env, 'BLOCKBUSTER_FAIL_ON_STARTUP') ?? false;
   return {
-    watch: { thresholdMs, mode, output, format, failOnStartup, ...(hangMs === undefined ? {} : { hangMs }) },
+    watch: { thresholdMs, mode, output, format, failOnStartup, ...(hangMs === undefined ? {} : { abortAfterMs: hangMs }) },
     rules,
   };
 }

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import type { BlockingError } from './blocking-error';
 import { codeFrame } from './source-map';
+import { envelope } from './schema';
 
 const writeSync = fs.writeSync;
 const openSync = fs.openSync;
@@ -9,37 +10,72 @@ const closeSync = fs.closeSync;
 
 export type OutputFormat = 'text' | 'json';
 
+/** A writable stream or anything with its `write` (process.stdout, fs.WriteStream). */
+export interface WritableOutput {
+  write(chunk: string, callback?: (error?: Error | null) => void): unknown;
+  readonly destroyed?: boolean;
+  readonly writableEnded?: boolean;
+}
+
+/** A logger taking `(object, message)` at `warn` and `info`, as pino does. */
+export interface LoggerOutput {
+  warn(object: Record<string, unknown>, message: string): unknown;
+  info(object: Record<string, unknown>, message: string): unknown;
+}
+
+export type OutputTarget = 'stderr' | number | string | WritableOutput | LoggerOutput;
+
 export interface ReportSinkOptions {
-  output: 'stderr' | number | string;
+  output: OutputTarget;
   format: OutputFormat;
   maxReportsPerMinute: number;
 }
 
 const WINDOW_MS = 60_000;
 
+// The logger adds its own time, pid and hostname: ours would be written twice.
+const LOGGER_OWN_KEYS = new Set(['time', 'pid', 'hostname']);
+
+function forLogger(object: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(object).filter(([key]) => !LOGGER_OWN_KEYS.has(key)));
+}
+
 /**
  * Writes one line per block (text: message + top frames; json: one object), at most
  * `maxReportsPerMinute` per rolling minute; the rest are counted, never stored, and the count is
- * written with the next report that goes out (or at stop).
+ * written with the next report that goes out (or at stop). A logger gets each report as a
+ * structured object at `warn`, whatever the format.
  */
 export class ReportSink {
-  readonly fd: number;
+  /** The fd lines go to, or undefined for a stream or a logger. */
+  readonly fd: number | undefined;
+  /** Where the native side writes its own lines: the fd, or stderr for a stream or a logger (it has no fd). */
+  readonly nativeFd: number;
   private readonly ownsFd: boolean;
+  private readonly stream: WritableOutput | undefined;
+  private readonly logger: LoggerOutput | undefined;
   private readonly format: OutputFormat;
   private readonly limit: number;
   private readonly sentAt: number[] = [];
   private suppressed = 0;
+  private failed = false;
 
   constructor(options: ReportSinkOptions) {
     this.format = options.format;
     this.limit = options.maxReportsPerMinute;
-    if (typeof options.output === 'string' && options.output !== 'stderr') {
-      this.fd = openSync(options.output, 'a');
+    const { output } = options;
+    this.ownsFd = false;
+    if (isLogger(output)) {
+      this.logger = output;
+    } else if (isWritable(output)) {
+      this.stream = output;
+    } else if (typeof output === 'string' && output !== 'stderr') {
+      this.fd = openSync(output, 'a');
       this.ownsFd = true;
     } else {
-      this.fd = options.output === 'stderr' ? 2 : options.output;
-      this.ownsFd = false;
+      this.fd = output === 'stderr' ? 2 : (output as number);
     }
+    this.nativeFd = this.fd ?? 2;
   }
 
   write(error: BlockingError, now = Date.now()): boolean {
@@ -51,46 +87,97 @@ export class ReportSink {
     this.sentAt.push(now);
     const suppressed = this.suppressed;
     this.suppressed = 0;
-    this.writeLine(this.format === 'json' ? this.json(error, suppressed) : this.text(error, suppressed));
+    if (this.logger || this.format === 'json') {
+      if (suppressed > 0) this.writeSuppressed(suppressed, error.threadId);
+      this.writeReport(error, this.logger ? error.message : JSON.stringify(error));
+    } else {
+      this.writeReport(error, this.text(error, suppressed));
+    }
     return true;
   }
 
   /** A start-up block: one line (text) or one object (json), no code frame nor stack. */
   writeStartup(error: BlockingError): void {
-    this.writeLine(
-      this.format === 'json'
-        ? this.json(error, 0)
-        : `blockbuster: ${threadTag(error)}${error.message} [state=${error.state}, threshold=${error.thresholdMs} ms]`,
+    this.writeReport(
+      error,
+      this.logger ? error.message : this.format === 'json' ? JSON.stringify(error) : `blockbuster: ${threadTag(error)}${error.message} [state=${error.state}, threshold=${error.thresholdMs} ms]`,
     );
   }
 
   /** Writes the count of suppressed reports, if any; closes a file it opened. */
   close(): void {
     if (this.suppressed > 0) {
-      const line =
-        this.format === 'json'
-          ? JSON.stringify({ name: 'BlockingError', suppressed: this.suppressed })
-          : `blockbuster: ${this.suppressed} more blocks not reported (rate limit ${this.limit}/min)`;
-      this.writeLine(line);
+      this.writeSuppressed(this.suppressed);
       this.suppressed = 0;
     }
-    if (this.ownsFd) closeSync(this.fd);
+    if (this.ownsFd && this.fd !== undefined) closeSync(this.fd);
   }
 
   /** Blocks the native queue could not keep; the same line the native side writes at exit. */
   writeDropped(dropped: number): void {
-    this.writeLine(
-      this.format === 'json'
-        ? JSON.stringify({ name: 'BlockingError', source: 'watchdog', status: 'dropped', dropped, time: new Date().toISOString() })
-        : `blockbuster: ${dropped} blocks were not reported (report queue full)`,
-    );
+    const text = `blockbuster: ${dropped} blocks were not reported (report queue full)`;
+    this.writeRecord({ ...envelope('dropped'), source: 'watchdog', dropped }, text);
   }
 
+  /** A notice for a human (an onBlock that threw): text, or `info` for a logger. */
   writeLine(line: string): void {
+    if (this.logger) this.callLogger('info', { blockbuster: 'notice' }, line);
+    else this.emit(line);
+  }
+
+  private writeSuppressed(count: number, threadId?: number): void {
+    const text = `blockbuster: ${count} more blocks not reported (rate limit ${this.limit}/min)`;
+    this.writeRecord({ ...envelope('suppressed', threadId), suppressed: count, limitPerMinute: this.limit }, text);
+  }
+
+  private writeRecord(record: Record<string, unknown>, text: string): void {
+    if (this.logger) this.callLogger('warn', forLogger(record), text);
+    else this.emit(this.format === 'json' ? JSON.stringify(record) : text);
+  }
+
+  private writeReport(error: BlockingError, line: string): void {
+    if (this.logger) this.callLogger('warn', forLogger(error.toJSON()), line);
+    else this.emit(line);
+  }
+
+  private callLogger(level: 'warn' | 'info', object: Record<string, unknown>, message: string): void {
     try {
-      writeSync(this.fd, `${line}\n`);
-    } catch {
+      (this.logger as LoggerOutput)[level](object, message);
+    } catch (error) {
+      this.failedOnce(error);
+    }
+  }
+
+  private emit(line: string): void {
+    if (this.stream) {
+      const stream = this.stream;
+      if (stream.destroyed === true || stream.writableEnded === true) return this.failedOnce(new Error('the stream is closed'));
+      try {
+        stream.write(`${line}\n`, (error) => {
+          if (error) this.failedOnce(error);
+        });
+      } catch (error) {
+        this.failedOnce(error);
+      }
+      return;
+    }
+    try {
+      writeSync(this.fd as number, `${line}\n`);
+    } catch (error) {
       // Diagnostics never throw into the host: a closed or full output loses the line, not the app.
+      this.failedOnce(error);
+    }
+  }
+
+  // One warning on stderr, the first time: the watchdog goes on, the lines to this output are lost.
+  private failedOnce(error: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    const what = this.logger ? 'the logger' : this.stream ? 'the output stream' : `fd ${this.fd}`;
+    try {
+      writeSync(2, `blockbuster: cannot write reports to ${what} (${error instanceof Error ? error.message : String(error)}); the watchdog keeps running, its reports to that output are lost\n`);
+    } catch {
+      // stderr itself is gone: nothing left to tell.
     }
   }
 
@@ -105,10 +192,14 @@ export class ReportSink {
     lines.push(...(error.stack ?? '').split('\n').slice(1, 9));
     return lines.join('\n');
   }
+}
 
-  private json(error: BlockingError, suppressed: number): string {
-    return JSON.stringify({ ...error.toJSON(), suppressedBefore: suppressed, time: new Date().toISOString() });
-  }
+export function isLogger(value: unknown): value is LoggerOutput {
+  return typeof value === 'object' && value !== null && typeof (value as LoggerOutput).warn === 'function' && typeof (value as LoggerOutput).info === 'function';
+}
+
+export function isWritable(value: unknown): value is WritableOutput {
+  return typeof value === 'object' && value !== null && typeof (value as WritableOutput).write === 'function';
 }
 
 /**

@@ -6,6 +6,8 @@ import type { IntervalHistogram } from 'node:perf_hooks';
 import { threadId } from 'node:worker_threads';
 import { formatFrame } from './blocking-error';
 import type { BlockPhase, BlockingError } from './blocking-error';
+import { envelope } from './schema';
+import type { LineEnvelope } from './schema';
 
 // Captured at load: the rule set may wrap fs later, and the summary is blockbuster's own I/O.
 const writeFileSync = fs.writeFileSync;
@@ -111,8 +113,7 @@ function pad(text: string, width: number): string {
   return text.length >= width ? text : ' '.repeat(width - text.length) + text;
 }
 
-/** The text the CLI prints at exit: blocks by culprit (count, total, worst) and loop-delay percentiles. */
-export function formatSummary(summaries: readonly ThreadSummary[]): string {
+function mergeCulprits(summaries: readonly ThreadSummary[]): CulpritSummary[] {
   const merged = new Map<string, CulpritSummary>();
   for (const thread of summaries) {
     for (const c of thread.culprits) {
@@ -126,7 +127,31 @@ export function formatSummary(summaries: readonly ThreadSummary[]): string {
       }
     }
   }
-  const rows = [...merged.values()].sort((a, b) => b.totalMs - a.totalMs);
+  return [...merged.values()].sort((a, b) => b.totalMs - a.totalMs);
+}
+
+/** The summary as one JSON line (schema kind `summary`), written by the CLI, whose pid it carries. */
+export interface SummaryRecord extends LineEnvelope {
+  blocks: number;
+  thresholdMs: number | null;
+  culprits: CulpritSummary[];
+  threads: { pid: number; threadId: number; delayMs: DelaySummary | undefined }[];
+}
+
+export function summaryRecord(summaries: readonly ThreadSummary[]): SummaryRecord {
+  const culprits = mergeCulprits(summaries);
+  return {
+    ...envelope('summary', 0),
+    blocks: culprits.reduce((sum, row) => sum + row.count, 0),
+    thresholdMs: summaries[0]?.thresholdMs ?? null,
+    culprits,
+    threads: summaries.map((t) => ({ pid: t.pid, threadId: t.threadId, delayMs: t.delayMs })),
+  };
+}
+
+/** The text the CLI prints at exit: blocks by culprit (count, total, worst) and loop-delay percentiles. */
+export function formatSummary(summaries: readonly ThreadSummary[]): string {
+  const rows = mergeCulprits(summaries);
   const blocks = rows.reduce((sum, row) => sum + row.count, 0);
   const threshold = summaries[0]?.thresholdMs;
   const lines = [

@@ -1,13 +1,15 @@
 // watch(): options, modes and delivery of the watchdog's reports.
+import { fstatSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { loadBinding } from './binding';
-import type { NativeStartOptions, RawReport } from './binding';
-import { INTERNAL_FILES } from './blocking-error';
+import type { NativeBinding, NativeStartOptions, RawReport } from './binding';
+import { INTERNAL_FILES, SCHEMA_VERSION } from './blocking-error';
 import type { BlockingError } from './blocking-error';
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { AsyncContextSlots, isAsyncLocalStorage } from './async-context';
 import { CallSiteRecorder } from './call-sites';
-import { ReportSink, isValidFd, readableReport, threadTag } from './output';
-import type { OutputFormat } from './output';
+import { ReportSink, isLogger, isValidFd, isWritable, readableReport, threadTag } from './output';
+import type { OutputFormat, OutputTarget } from './output';
 import { buildReport } from './report';
 import type { ThreadInfo } from './report';
 
@@ -33,12 +35,16 @@ export interface WatchOptions {
   mode?: WatchMode;
   /** Called with every report; in diagnostics mode it replaces the log line. */
   onBlock?: (error: BlockingError) => void;
-  /** Native "still blocked" line after this long; `false` for none. Default 2 × thresholdMs. */
+  /** The native "still blocked" line, written during a block after this long; `false` for none. Default 2 × thresholdMs. */
+  liveReportAfterMs?: number | false;
+  /** Strict mode only: abort the process when one block lasts this long; `false` (default) never. */
+  abortAfterMs?: number | false;
+  /** @deprecated Old name of `liveReportAfterMs`. */
   hangReportMs?: number | false;
-  /** Strict mode only: abort the process when one block lasts this long. */
-  hangMs?: number;
-  /** Where lines go: `'stderr'` (default), an fd, or a file path (appended). */
-  output?: 'stderr' | number | string;
+  /** @deprecated Old name of `abortAfterMs`. */
+  hangMs?: number | false;
+  /** Where lines go: `'stderr'` (default), an fd, a file path (appended), a writable stream or a logger (`warn`/`info`). */
+  output?: OutputTarget;
   /** `text` (default) or `json` (one object per line). */
   format?: OutputFormat;
   /** Diagnostics log lines per rolling minute before the rest are only counted. Default 10. */
@@ -65,9 +71,11 @@ interface ResolvedOptions {
   thresholdMs: number;
   mode: WatchMode;
   onBlock: ((error: BlockingError) => void) | undefined;
-  hangReportMs: number;
-  hangMs: number;
-  output: 'stderr' | number | string;
+  /** 0 = off. */
+  liveReportAfterMs: number;
+  /** 0 = off. */
+  abortAfterMs: number;
+  output: OutputTarget;
   format: OutputFormat;
   maxReportsPerMinute: number;
   failOnStartup: boolean;
@@ -78,6 +86,8 @@ const OPTION_NAMES = [
   'thresholdMs',
   'mode',
   'onBlock',
+  'liveReportAfterMs',
+  'abortAfterMs',
   'hangReportMs',
   'hangMs',
   'output',
@@ -90,12 +100,29 @@ const OPTION_NAMES = [
 function positiveFinite(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number') {
-    throw new TypeError(`watch(): option ${name} must be a number of milliseconds, got ${describeValue(value)}`);
+    throw new TypeError(`watch(): option ${name} must be a number of milliseconds${fallback === 0 ? ' or false' : ''}, got ${describeValue(value)}`);
   }
   if (!Number.isFinite(value) || value <= 0) {
     throw new RangeError(`watch(): option ${name} must be a finite number > 0, got ${value}`);
   }
   return value;
+}
+
+/** A duration that `false` turns off (0); `name` is the one the caller used. */
+function durationOrOff(name: string, value: unknown, fallback: number): number {
+  if (value === false) return 0;
+  if (value !== undefined && typeof value !== 'number') {
+    throw new TypeError(`watch(): option ${name} must be a number of milliseconds or false, got ${describeValue(value)}`);
+  }
+  return positiveFinite(name, value, fallback);
+}
+
+/** The new name or its old alias, never both: `[name used, value]`. */
+function aliased(options: WatchOptions, name: 'liveReportAfterMs' | 'abortAfterMs', alias: 'hangReportMs' | 'hangMs'): [string, unknown] {
+  if (options[name] !== undefined && options[alias] !== undefined) {
+    throw new TypeError(`watch(): options ${name} and ${alias} are the same option (${alias} is the old name); give only ${name}`);
+  }
+  return options[alias] !== undefined ? [alias, options[alias]] : [name, options[name]];
 }
 
 function describeValue(value: unknown): string {
@@ -122,19 +149,17 @@ export function resolveOptions(options: WatchOptions | undefined): ResolvedOptio
   if (options.onBlock !== undefined && typeof options.onBlock !== 'function') {
     throw new TypeError(`watch(): option onBlock must be a function, got ${describeValue(options.onBlock)}`);
   }
-  const hangReportMs =
-    options.hangReportMs === false ? 0 : positiveFinite('hangReportMs', options.hangReportMs, 2 * thresholdMs);
-  if (options.hangMs !== undefined && mode !== 'strict') {
-    throw new TypeError("watch(): option hangMs only applies to mode 'strict'");
+  const [liveName, liveValue] = aliased(options, 'liveReportAfterMs', 'hangReportMs');
+  const liveReportAfterMs = durationOrOff(liveName, liveValue, 2 * thresholdMs);
+  const [abortName, abortValue] = aliased(options, 'abortAfterMs', 'hangMs');
+  if (abortValue !== undefined && abortValue !== false && mode !== 'strict') {
+    throw new TypeError(`watch(): option ${abortName} only applies to mode 'strict'`);
   }
-  const hangMs = positiveFinite('hangMs', options.hangMs, Infinity);
-  if (hangMs !== Infinity && hangMs <= thresholdMs) {
-    throw new RangeError(`watch(): option hangMs must be greater than thresholdMs (${thresholdMs}), got ${hangMs}`);
+  const abortAfterMs = durationOrOff(abortName, abortValue, 0);
+  if (abortAfterMs !== 0 && abortAfterMs <= thresholdMs) {
+    throw new RangeError(`watch(): option ${abortName} must be greater than thresholdMs (${thresholdMs}), got ${abortAfterMs}`);
   }
-  const output = options.output ?? 'stderr';
-  if (!(output === 'stderr' || isValidFd(output) || (typeof output === 'string' && output.length > 0))) {
-    throw new TypeError(`watch(): option output must be 'stderr', a file descriptor or a file path, got ${describeValue(output)}`);
-  }
+  const output = checkOutput(options.output ?? 'stderr');
   const format = options.format ?? 'text';
   if (format !== 'text' && format !== 'json') {
     throw new TypeError(`watch(): option format must be 'text' or 'json', got ${describeValue(format)}`);
@@ -151,14 +176,30 @@ export function resolveOptions(options: WatchOptions | undefined): ResolvedOptio
     thresholdMs,
     mode,
     onBlock: options.onBlock,
-    hangReportMs,
-    hangMs,
+    liveReportAfterMs,
+    abortAfterMs,
     output,
     format,
     maxReportsPerMinute,
     context: options.context,
     failOnStartup,
   };
+}
+
+function checkOutput(output: unknown): OutputTarget {
+  if (output === 'stderr' || (typeof output === 'string' && output.length > 0) || isLogger(output) || isWritable(output)) return output as OutputTarget;
+  if (isValidFd(output)) {
+    try {
+      // A closed or never-opened fd fails here, naming the option, not on the first report.
+      fstatSync(output);
+    } catch (error) {
+      throw new TypeError(`watch(): option output: file descriptor ${output} is not open (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+    return output;
+  }
+  throw new TypeError(
+    `watch(): option output must be 'stderr', a file descriptor, a file path, a writable stream ({ write }) or a logger ({ warn, info }), got ${describeValue(output)}`,
+  );
 }
 
 /** @internal What the register preload and the test-runner helpers plug into a watcher. */
@@ -196,140 +237,180 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
   if (binding.isWatching()) {
     throw new Error('watch(): this thread is already watched; stop() the existing watcher first');
   }
-  let sink: ReportSink;
-  try {
-    sink = new ReportSink(resolved);
-  } catch (error) {
-    throw new Error(`watch(): option output: cannot open ${JSON.stringify(resolved.output)} for appending: ${(error as Error).message}`);
-  }
-  let active = true;
-  const thread = currentThread();
-
-  const deliver = (error: BlockingError, atExit: boolean): void => {
-    hooks.observe?.(error);
-    const fails = resolved.mode === 'strict' && (error.phase === 'loop' || resolved.failOnStartup);
-    if (resolved.onBlock) {
-      try {
-        resolved.onBlock(error);
-      } catch (callbackError) {
-        if (resolved.mode === 'strict') throw callbackError;
-        sink.writeLine(`blockbuster: onBlock threw: ${String(callbackError)}`);
-      }
-    } else if (error.phase === 'startup' && !fails) {
-      sink.writeStartup(error);
-    } else if (resolved.mode === 'diagnostics') {
-      sink.write(error);
-    }
-    if (!fails || hooks.fail?.(error, atExit) === true) return;
-    if (atExit) {
-      sink.writeLine(readableReport(error));
-      // A failing host keeps its own exit code; strict mode only fails a clean exit.
-      if (process.exitCode === undefined || Number(process.exitCode) === 0) process.exitCode = 1;
-    } else {
-      error.stack = readableReport(error);
-      process.nextTick(() => {
-        throw error; // blockbuster strict mode: the event loop was blocked; the report follows.
-      });
-    }
-  };
-
-
-  // Taking and building reports is blockbuster's own work: the watchdog never reports it.
-  const build = (finishActive: boolean): BlockingError[] => {
-    binding.ownWork(true);
-    try {
-      const { reports, dropped } = binding.takeReports(finishActive);
-      if (dropped > 0) sink.writeDropped(dropped);
-      return reports.flatMap((raw) => buildOrSay(raw));
-    } finally {
-      binding.ownWork(false);
-    }
-  };
-
-  const buildOrSay = (raw: RawReport): BlockingError[] => {
-    try {
-      const context = contextSlots?.take(raw.samples.map((sample) => sample.key));
-      return [buildReport(raw, resolved.thresholdMs, thread, (key) => recorder.find(key), context)];
-    } catch (buildError) {
-      // Diagnostics never throw into the host; strict mode surfaces the bug.
-      if (resolved.mode === 'strict') throw buildError;
-      sink.writeLine(`blockbuster: could not build the report of a ${Math.round(raw.durationMs)} ms block: ${String(buildError)}`);
-      return [];
-    }
-  };
-
-  const drain = (finishActive: boolean, atExit: boolean): void => {
-    for (const error of build(finishActive)) deliver(error, atExit);
-  };
-
-  const onExit = (): void => {
-    drain(true, true);
-    stop();
-  };
-
-  const startOptions: NativeStartOptions = {
-    thresholdMs: resolved.thresholdMs,
-    hangReportMs: resolved.hangReportMs,
-    abortAfterMs: resolved.hangMs === Infinity ? 0 : resolved.hangMs,
-    outputFd: sink.fd,
-    maxFrames: MAX_FRAMES,
-    maxQueued: MAX_QUEUED_REPORTS,
-    json: resolved.format === 'json',
-    internalFilePrefixes: INTERNAL_FILES.prefixes,
-    internalFileParts: INTERNAL_FILES.parts,
-    sampleIntervalMs: resolved.thresholdMs,
-    maxSamples: MAX_SAMPLES,
-    // On the main thread waiting is a block; a pool worker parked for work is idle.
-    atomicsWaitIsIdle: thread.threadId !== 0,
-    threadTag: threadTag(thread),
-    sharedFlags: new ArrayBuffer(CallSiteRecorder.FLAGS_BYTES),
-  };
-  // Installed before the thread starts: wrapping the APIs is start-up work, not a block to report.
-  const recorder = new CallSiteRecorder(new Int32Array(startOptions.sharedFlags));
-  recorder.install();
-  const contextSlots = resolved.context && new AsyncContextSlots(resolved.context);
-  try {
-    // A call queued before stop() may arrive after it, even after a new watch(): not ours then.
-    binding.start(startOptions, () => {
-      if (active) drain(false, false);
-    });
-  } catch (error) {
-    recorder.uninstall();
-    contextSlots?.dispose();
-    sink.close();
-    throw error;
-  }
-  process.on('exit', onExit);
-
-  function stop(): void {
-    if (!active) return;
-    active = false;
-    process.removeListener('exit', onExit);
-    const errors = build(true);
-    binding.stop();
-    recorder.uninstall();
-    contextSlots?.dispose();
-    try {
-      for (const error of errors) deliver(error, false);
-    } finally {
-      sink.close();
-    }
-  }
-
-  function flush(): void {
-    if (active) drain(true, false);
-  }
-
-  const watcher: InternalWatcher = {
-    thresholdMs: resolved.thresholdMs,
-    mode: resolved.mode,
-    get active() {
-      return active;
-    },
-    stop,
-    flush,
-    [Symbol.dispose]: stop,
-  };
+  const watcher = new NativeWatcher(resolved, hooks, binding);
   if (hooks.yieldToWatch === true) yielding = watcher;
   return watcher;
+}
+
+/** Whether a report fails the run (strict mode), and how it is taken out of the queue. */
+type Moment = 'now' | 'at-exit';
+
+/**
+ * One native watchdog and the delivery of its reports: take (from the native queue), build (a
+ * BlockingError), deliver (hooks, onBlock or the sink, then strict mode's failure), flush at exit,
+ * stop.
+ */
+class NativeWatcher implements InternalWatcher {
+  readonly thresholdMs: number;
+  readonly mode: WatchMode;
+  #active = true;
+  readonly #options: ResolvedOptions;
+  readonly #hooks: WatchHooks;
+  readonly #binding: NativeBinding;
+  readonly #sink: ReportSink;
+  readonly #thread: ThreadInfo = currentThread();
+  readonly #recorder: CallSiteRecorder;
+  readonly #contextSlots: AsyncContextSlots | undefined;
+  readonly #onExit = (): void => this.#flushAtExit();
+
+  constructor(options: ResolvedOptions, hooks: WatchHooks, binding: NativeBinding) {
+    this.#options = options;
+    this.#hooks = hooks;
+    this.#binding = binding;
+    this.thresholdMs = options.thresholdMs;
+    this.mode = options.mode;
+    try {
+      this.#sink = new ReportSink(options);
+    } catch (error) {
+      throw new Error(`watch(): option output: cannot open ${JSON.stringify(options.output)} for appending: ${(error as Error).message}`);
+    }
+    const startOptions = this.#nativeOptions();
+    // Installed before the thread starts: wrapping the APIs is start-up work, not a block to report.
+    this.#recorder = new CallSiteRecorder(new Int32Array(startOptions.sharedFlags));
+    this.#recorder.install();
+    this.#contextSlots = options.context && new AsyncContextSlots(options.context);
+    try {
+      // A call queued before stop() may arrive after it, even after a new watch(): not ours then.
+      binding.start(startOptions, () => {
+        if (this.#active) this.#deliverPending(false, 'now');
+      });
+    } catch (error) {
+      this.#recorder.uninstall();
+      this.#contextSlots?.dispose();
+      this.#sink.close();
+      throw error;
+    }
+    process.on('exit', this.#onExit);
+  }
+
+  get active(): boolean {
+    return this.#active;
+  }
+
+  stop(): void {
+    if (!this.#active) return;
+    this.#active = false;
+    process.removeListener('exit', this.#onExit);
+    const errors = this.#takeAndBuild(true);
+    this.#binding.stop();
+    this.#recorder.uninstall();
+    this.#contextSlots?.dispose();
+    try {
+      for (const error of errors) this.#deliver(error, 'now');
+    } finally {
+      this.#sink.close();
+    }
+  }
+
+  flush(): void {
+    if (this.#active) this.#deliverPending(true, 'now');
+  }
+
+  [Symbol.dispose](): void {
+    this.stop();
+  }
+
+  #flushAtExit(): void {
+    this.#deliverPending(true, 'at-exit');
+    this.stop();
+  }
+
+  #nativeOptions(): NativeStartOptions {
+    const options = this.#options;
+    return {
+      thresholdMs: options.thresholdMs,
+      liveReportAfterMs: options.liveReportAfterMs,
+      abortAfterMs: options.abortAfterMs,
+      outputFd: this.#sink.nativeFd,
+      maxFrames: MAX_FRAMES,
+      maxQueued: MAX_QUEUED_REPORTS,
+      json: options.format === 'json',
+      internalFilePrefixes: INTERNAL_FILES.prefixes,
+      internalFileParts: INTERNAL_FILES.parts,
+      sampleIntervalMs: options.thresholdMs,
+      maxSamples: MAX_SAMPLES,
+      // On the main thread waiting is a block; a pool worker parked for work is idle.
+      atomicsWaitIsIdle: this.#thread.threadId !== 0,
+      threadTag: threadTag(this.#thread),
+      threadId: this.#thread.threadId,
+      pid: process.pid,
+      hostname: hostname(),
+      schemaVersion: SCHEMA_VERSION,
+      sharedFlags: new ArrayBuffer(CallSiteRecorder.FLAGS_BYTES),
+    };
+  }
+
+  #deliverPending(finishActive: boolean, moment: Moment): void {
+    for (const error of this.#takeAndBuild(finishActive)) this.#deliver(error, moment);
+  }
+
+  // Taking and building reports is blockbuster's own work: the watchdog never reports it.
+  #takeAndBuild(finishActive: boolean): BlockingError[] {
+    this.#binding.ownWork(true);
+    try {
+      return this.#take(finishActive).flatMap((raw) => this.#build(raw));
+    } finally {
+      this.#binding.ownWork(false);
+    }
+  }
+
+  #take(finishActive: boolean): RawReport[] {
+    const { reports, dropped } = this.#binding.takeReports(finishActive);
+    if (dropped > 0) this.#sink.writeDropped(dropped);
+    return reports;
+  }
+
+  #build(raw: RawReport): BlockingError[] {
+    try {
+      const context = this.#contextSlots?.take(raw.samples.map((sample) => sample.key));
+      return [buildReport(raw, this.#options.thresholdMs, this.#thread, (key) => this.#recorder.find(key), context)];
+    } catch (buildError) {
+      // Diagnostics never throw into the host; strict mode surfaces the bug.
+      if (this.#options.mode === 'strict') throw buildError;
+      this.#sink.writeLine(`blockbuster: could not build the report of a ${Math.round(raw.durationMs)} ms block: ${String(buildError)}`);
+      return [];
+    }
+  }
+
+  #deliver(error: BlockingError, moment: Moment): void {
+    const options = this.#options;
+    this.#hooks.observe?.(error);
+    const fails = options.mode === 'strict' && (error.phase === 'loop' || options.failOnStartup);
+    if (options.onBlock) {
+      try {
+        options.onBlock(error);
+      } catch (callbackError) {
+        if (options.mode === 'strict') throw callbackError;
+        this.#sink.writeLine(`blockbuster: onBlock threw: ${String(callbackError)}`);
+      }
+    } else if (error.phase === 'startup' && !fails) {
+      this.#sink.writeStartup(error);
+    } else if (options.mode === 'diagnostics') {
+      this.#sink.write(error);
+    }
+    if (fails && this.#hooks.fail?.(error, moment === 'at-exit') !== true) this.#fail(error, moment);
+  }
+
+  #fail(error: BlockingError, moment: Moment): void {
+    if (moment === 'at-exit') {
+      this.#sink.writeLine(readableReport(error));
+      // A failing host keeps its own exit code; strict mode only fails a clean exit.
+      if (process.exitCode === undefined || Number(process.exitCode) === 0) process.exitCode = 1;
+      return;
+    }
+    error.stack = readableReport(error);
+    process.nextTick(() => {
+      throw error; // blockbuster strict mode: the event loop was blocked; the report follows.
+    });
+  }
 }

@@ -96,11 +96,13 @@ bool ReadStrings(const Napi::Object& options, const char* name, std::vector<std:
 
 bool ReadOptions(const Napi::Object& js, WatchdogOptions* options) {
   double threshold_ms, hang_report_ms, abort_after_ms, output_fd, max_frames, max_queued,
-      sample_interval_ms, max_samples;
+      sample_interval_ms, max_samples, thread_id, pid, schema_version;
   if (!ReadNumber(js, "thresholdMs", &threshold_ms) ||
       !ReadNumber(js, "sampleIntervalMs", &sample_interval_ms) ||
       !ReadNumber(js, "maxSamples", &max_samples) ||
-      !ReadNumber(js, "hangReportMs", &hang_report_ms) ||
+      !ReadNumber(js, "liveReportAfterMs", &hang_report_ms) ||
+      !ReadNumber(js, "threadId", &thread_id) || !ReadNumber(js, "pid", &pid) ||
+      !ReadNumber(js, "schemaVersion", &schema_version) ||
       !ReadNumber(js, "abortAfterMs", &abort_after_ms) || !ReadNumber(js, "outputFd", &output_fd) ||
       !ReadNumber(js, "maxFrames", &max_frames) || !ReadNumber(js, "maxQueued", &max_queued) ||
       !ReadStrings(js, "internalFilePrefixes", &options->line.internal_prefixes) ||
@@ -121,6 +123,16 @@ bool ReadOptions(const Napi::Object& js, WatchdogOptions* options) {
     return false;
   }
   options->line.thread_tag = tag.As<Napi::String>().Utf8Value();
+  Napi::Value host = js.Get("hostname");
+  if (!host.IsString()) {
+    Napi::TypeError::New(js.Env(), "start(): option hostname must be a string")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  options->line.hostname = host.As<Napi::String>().Utf8Value();
+  options->line.thread_id = static_cast<int64_t>(thread_id);
+  options->line.pid = static_cast<int64_t>(pid);
+  options->line.schema_version = static_cast<int>(schema_version);
   Napi::Value json = js.Get("json");
   if (!json.IsBoolean()) {
     Napi::TypeError::New(js.Env(), "start(): option json must be a boolean")

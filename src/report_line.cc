@@ -68,7 +68,7 @@ std::string Message(const BlockReport& report, const LineContext& context, const
   } else if (FramesOf(report).empty()) {
     text += " in native code (no JavaScript stack sampled yet)";
   }
-  if (context.status == LineStatus::kAborting) text += "; aborting the process (hangMs)";
+  if (context.status == LineStatus::kAborting) text += "; aborting the process (abortAfterMs)";
   if (context.status == LineStatus::kAtExit) text += " (reported at exit)";
   return text;
 }
@@ -121,6 +121,14 @@ std::string IsoTime() {
   return text;
 }
 
+// The keys every JSON line starts with; `time` is now, as JS's envelope() does.
+std::string Envelope(const char* kind, const LineStyle& style) {
+  return "{\"schemaVersion\":" + std::to_string(style.schema_version) + ",\"kind\":\"" + kind +
+         "\",\"time\":\"" + IsoTime() + "\",\"pid\":" + std::to_string(style.pid) +
+         ",\"hostname\":" + JsonString(style.hostname) +
+         ",\"threadId\":" + std::to_string(style.thread_id);
+}
+
 std::string TextLine(const BlockReport& report, const LineContext& context,
                      const LineStyle& style) {
   std::string line = "blockbuster: " + Message(report, context, style) +
@@ -135,8 +143,11 @@ std::string TextLine(const BlockReport& report, const LineContext& context,
 
 std::string JsonLine(const BlockReport& report, const LineContext& context,
                      const LineStyle& style) {
+  // A report nobody took (at exit) is the block's report; the others are live lines.
+  const char* kind = context.status == LineStatus::kAtExit ? "block" : "ongoing";
   std::string line =
-      "{\"name\":\"BlockingError\",\"message\":" + JsonString(Message(report, context, style)) +
+      Envelope(kind, style) +
+      ",\"name\":\"BlockingError\",\"message\":" + JsonString(Message(report, context, style)) +
       ",\"source\":\"watchdog\",\"status\":\"" + StatusName(context.status) + "\",\"phase\":\"" +
       (report.startup ? "startup" : "loop") +
       "\",\"durationMs\":" + std::to_string(context.duration_ms) +
@@ -149,7 +160,7 @@ std::string JsonLine(const BlockReport& report, const LineContext& context,
     if (i > 0) line += ",";
     line += JsonFrame(frames[i]);
   }
-  return line + "],\"time\":\"" + IsoTime() + "\"}";
+  return line + "]}";
 }
 
 }  // namespace
@@ -161,9 +172,8 @@ std::string FormatReportLine(const BlockReport& report, const LineContext& conte
 
 std::string FormatDroppedLine(uint64_t dropped, const LineStyle& style) {
   if (style.json) {
-    return "{\"name\":\"BlockingError\",\"source\":\"watchdog\",\"status\":\"dropped\","
-           "\"dropped\":" +
-           std::to_string(dropped) + ",\"time\":\"" + IsoTime() + "\"}\n";
+    return Envelope("dropped", style) +
+           ",\"source\":\"watchdog\",\"dropped\":" + std::to_string(dropped) + "}\n";
   }
   return "blockbuster: " + std::to_string(dropped) +
          " blocks were not reported (report queue full)\n";

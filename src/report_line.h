@@ -14,6 +14,11 @@ namespace blockbuster {
 struct LineStyle {
   bool json = false;
   std::string thread_tag;  // `[worker 3 "resize"] `, empty on the main thread (lib/output.ts)
+  // The envelope of every JSON line (lib/schema.ts), passed from JS: schema/report.schema.json.
+  int schema_version = 1;
+  int64_t pid = 0;
+  int64_t thread_id = 0;
+  std::string hostname;
   std::vector<std::string> internal_prefixes;  // a file starting with one: `node:`
   std::vector<std::string> internal_parts;     // a file containing one: `/node_modules/`
 };

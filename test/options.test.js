@@ -15,7 +15,16 @@ const cases = [
   [{ hangMs: 500 }, TypeError, /option hangMs only applies to mode 'strict'/],
   [{ mode: 'strict', thresholdMs: 50, hangMs: 10 }, RangeError, /option hangMs must be greater than thresholdMs \(50\), got 10/],
   [{ hangReportMs: 'soon' }, TypeError, /option hangReportMs must be a number/],
-  [{ output: -3 }, TypeError, /option output must be 'stderr', a file descriptor or a file path, got number -3/],
+  [{ output: -3 }, TypeError, /option output must be 'stderr', a file descriptor, a file path, a writable stream \(\{ write \}\) or a logger \(\{ warn, info \}\), got number -3/],
+  [{ output: 99 }, TypeError, /option output: file descriptor 99 is not open \(EBADF\)/],
+  [{ output: { info() {} } }, TypeError, /option output must be .* got a object/],
+  [{ liveReportAfterMs: 'soon' }, TypeError, /option liveReportAfterMs must be a number of milliseconds or false, got the string "soon"/],
+  [{ liveReportAfterMs: true }, TypeError, /option liveReportAfterMs must be a number of milliseconds or false, got boolean true/],
+  [{ liveReportAfterMs: 100, hangReportMs: 100 }, TypeError, /options liveReportAfterMs and hangReportMs are the same option \(hangReportMs is the old name\); give only liveReportAfterMs/],
+  [{ mode: 'strict', abortAfterMs: 500, hangMs: 500 }, TypeError, /options abortAfterMs and hangMs are the same option/],
+  [{ abortAfterMs: 500 }, TypeError, /option abortAfterMs only applies to mode 'strict'/],
+  [{ mode: 'strict', thresholdMs: 50, abortAfterMs: 10 }, RangeError, /option abortAfterMs must be greater than thresholdMs \(50\), got 10/],
+  [{ mode: 'strict', abortAfterMs: -5 }, RangeError, /option abortAfterMs must be a finite number > 0, got -5/],
   [{ format: 'xml' }, TypeError, /option format must be 'text' or 'json'/],
   [{ maxReportsPerMinute: 0 }, RangeError, /option maxReportsPerMinute must be a finite number > 0/],
   [{ failOnStartup: 'yes' }, TypeError, /option failOnStartup must be a boolean, got the string "yes"/],
@@ -52,6 +61,14 @@ test('this exact call works', () => {
   assert.equal(watcher.thresholdMs, 20);
   assert.equal(watcher.mode, 'diagnostics');
   watcher.stop();
+});
+
+test('false turns off both durations, under the new names and the old ones', () => {
+  for (const options of [{ liveReportAfterMs: false }, { hangReportMs: false }, { mode: 'strict', abortAfterMs: false }, { mode: 'strict', hangMs: false }, { abortAfterMs: false }]) {
+    const watcher = watch({ thresholdMs: 1000, ...options });
+    assert.equal(watcher.active, true, JSON.stringify(options));
+    watcher.stop();
+  }
 });
 
 test('a BlockingError prints as its readable stack: fields are not enumerable, toJSON has them all', () => {

@@ -158,7 +158,14 @@ test('strict mode: the process exits non-zero naming the culprit', async () => {
 test('strict mode hangMs: a hang aborts after printing the report', async () => {
   const { signal, code, stderr } = await runFixture(FIXTURE, ['strictHang', 50]);
   assert.ok(signal === 'SIGABRT' || code === 134, `signal ${signal} code ${code}`);
-  assert.match(stderr, /blocked for \d+ ms in spinForever \(.*\); aborting the process \(hangMs\) \[state=js/);
+  assert.match(stderr, /blocked for \d+ ms in spinForever \(.*\); aborting the process \(abortAfterMs\) \[state=js/);
+});
+
+test('strict mode abortAfterMs (the new name of hangMs), no live line: the aborting line alone', async () => {
+  const { signal, code, stderr } = await runFixture(FIXTURE, ['strictAbort', 50]);
+  assert.ok(signal === 'SIGABRT' || code === 134, `signal ${signal} code ${code}`);
+  assert.match(stderr, /blocked for \d+ ms in spinForever \(.*\); aborting the process \(abortAfterMs\) \[state=js/);
+  assert.doesNotMatch(stderr, /still blocked/);
 });
 
 test('diagnostics mode without onBlock: one readable report on stderr', async () => {

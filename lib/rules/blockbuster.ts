@@ -1,6 +1,6 @@
 import { syncBuiltinESMExports } from 'node:module';
 import { BlockingError, formatFrame, isUserFrame } from '../blocking-error';
-import { isValidFd, type OutputFormat } from '../output';
+import { isLogger, isValidFd, isWritable, type OutputFormat, type OutputTarget } from '../output';
 import { AllowList, type CanBlockIn, ModuleScope } from './allow';
 import { enterSkip, exitSkip, isLoopRunning, isSkipping, skipping } from './context';
 import { type ReporterOptions, RuleReporter } from './reporting';
@@ -20,7 +20,7 @@ export interface BlockBusterOptions {
   /** `raise` (default) or `report`. */
   mode?: BlockBusterMode;
   /** Report mode and warnUnused: `'stderr'` (default), an fd, or a file path (appended). */
-  output?: 'stderr' | number | string;
+  output?: OutputTarget;
   /** Report mode and warnUnused: `text` (default) or `json` (one object per line). */
   format?: OutputFormat;
   /** Report mode: called with each BlockingError instead of writing a line. */
@@ -393,8 +393,8 @@ function reportingOptions(options: BlockBusterOptions): ReportingOptions {
     }
   }
   const output = options.output ?? 'stderr';
-  if (!(output === 'stderr' || isValidFd(output) || (typeof output === 'string' && output !== ''))) {
-    throw new TypeError(`BlockBuster: output must be 'stderr', a file descriptor or a file path, got ${describe(output)}`);
+  if (!(output === 'stderr' || isValidFd(output) || (typeof output === 'string' && output !== '') || isLogger(output) || isWritable(output))) {
+    throw new TypeError(`BlockBuster: output must be 'stderr', a file descriptor, a file path, a writable stream ({ write }) or a logger ({ warn, info }), got ${describe(output)}`);
   }
   const format = options.format ?? 'text';
   if (format !== 'text' && format !== 'json') {

@@ -1,9 +1,9 @@
 // Where the rule set's report mode and unused-allowance lines go: the same ReportSink as watch().
 import type { BlockingError } from '../blocking-error';
-import { type OutputFormat, ReportSink } from '../output';
+import { type OutputFormat, type OutputTarget, ReportSink } from '../output';
 
 export interface ReporterOptions {
-  readonly output: 'stderr' | number | string;
+  readonly output: OutputTarget;
   readonly format: OutputFormat;
   readonly onBlock: ((error: BlockingError) => void) | undefined;
   readonly maxReportsPerMinute: number;

@@ -48,9 +48,9 @@ export class TestSession {
     const config = readEnv(process.env, { mode: 'strict', rules: true });
     this.allowed.add({ file: __filename, functions: ALLOWED_FRAMES });
     // Each failing test already shows its report: the live line is for tests that hang.
-    const hangReportMs = Math.max(LIVE_LINE_AFTER_MS, 2 * config.watch.thresholdMs);
+    const liveReportAfterMs = Math.max(LIVE_LINE_AFTER_MS, 2 * config.watch.thresholdMs);
     try {
-      this.watcher = createWatcher({ ...config.watch, hangReportMs }, { fail: (error, atExit) => this.take(error, atExit) });
+      this.watcher = createWatcher({ ...config.watch, liveReportAfterMs }, { fail: (error, atExit) => this.take(error, atExit) });
     } catch (error) {
       throw restateForEnv(error) ?? error;
     }
