@@ -1,6 +1,7 @@
 // watch(): options, modes and delivery of the watchdog's reports.
 import { fstatSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname } from './schema';
+import { join } from 'node:path';
 import { loadBinding } from './binding';
 import type { NativeBinding, NativeStartOptions, RawReport } from './binding';
 import { INTERNAL_FILES, SCHEMA_VERSION } from './blocking-error';
@@ -11,6 +12,7 @@ import { CallSiteRecorder } from './call-sites';
 import { ReportSink, isLogger, isValidFd, isWritable, readableReport, threadTag } from './output';
 import type { OutputFormat, OutputTarget } from './output';
 import { buildReport } from './report';
+import { publishReport } from './channels';
 import type { ThreadInfo } from './report';
 
 export type WatchMode = 'diagnostics' | 'strict';
@@ -229,15 +231,49 @@ export function watch(options?: WatchOptions): Watcher {
   return createWatcher(options);
 }
 
+// Every copy of the package on this thread sees the same slot (globalThis is per thread): two
+// installed copies must not both watch, or each block would be reported twice.
+const WATCHING = Symbol.for('blockbuster.watching');
+
+interface WatchingEntry {
+  readonly packageDir: string;
+  readonly version: string;
+  readonly watcher: Watcher;
+}
+
+function thisCopy(): { packageDir: string; version: string } {
+  const packageDir = join(__dirname, '..');
+  let version = 'unknown';
+  try {
+    version = (require(join(packageDir, 'package.json')) as { version: string }).version;
+  } catch {
+    // A bundled copy without its package.json: the path still names it.
+  }
+  return { packageDir, version };
+}
+
+function otherCopyWatching(): WatchingEntry | undefined {
+  const entry = (globalThis as Record<symbol, WatchingEntry | undefined>)[WATCHING];
+  return entry?.watcher.active === true && entry.packageDir !== thisCopy().packageDir ? entry : undefined;
+}
+
 /** @internal watch() with hooks; the public watch() passes none. */
 export function createWatcher(options: WatchOptions | undefined, hooks: WatchHooks = {}): InternalWatcher {
   const resolved = resolveOptions(options);
   if (yielding?.active) yielding.stop();
+  const other = otherCopyWatching();
+  if (other !== undefined) {
+    throw new Error(
+      `watch(): another copy of blockbuster (${other.version} at ${other.packageDir}) is already watching this thread; ` +
+        `stop() its watcher first, or use one copy (npm dedupe)`,
+    );
+  }
   const binding = loadBinding();
   if (binding.isWatching()) {
     throw new Error('watch(): this thread is already watched; stop() the existing watcher first');
   }
   const watcher = new NativeWatcher(resolved, hooks, binding);
+  Object.defineProperty(globalThis, WATCHING, { value: { ...thisCopy(), watcher }, configurable: true, enumerable: false, writable: true });
   if (hooks.yieldToWatch === true) yielding = watcher;
   return watcher;
 }
@@ -385,6 +421,7 @@ class NativeWatcher implements InternalWatcher {
   #deliver(error: BlockingError, moment: Moment): void {
     const options = this.#options;
     this.#hooks.observe?.(error);
+    publishReport(error, options.liveReportAfterMs);
     const fails = options.mode === 'strict' && (error.phase === 'loop' || options.failOnStartup);
     if (options.onBlock) {
       try {

@@ -1,6 +1,7 @@
 // Where the rule set's report mode and unused-allowance lines go: the same ReportSink as watch().
 import type { BlockingError } from '../blocking-error';
 import { type OutputFormat, type OutputTarget, ReportSink } from '../output';
+import { publishReport } from '../channels';
 
 export interface ReporterOptions {
   readonly output: OutputTarget;
@@ -35,6 +36,7 @@ export class RuleReporter {
   /** A blocking call in report mode: onBlock, or one rate-limited line. Never throws. */
   report(error: BlockingError): void {
     const { onBlock } = this.#options;
+    publishReport(error, 0);
     if (onBlock === undefined) {
       this.#openSink().write(error);
       return;
