@@ -1,7 +1,10 @@
 // Where diagnostics go: a rate-limited, synchronous line writer (stderr, an fd or a file).
 import * as fs from 'node:fs';
 import type { BlockingError } from './blocking-error';
+import { isatty } from 'node:tty';
 import { codeFrame } from './source-map';
+import { culpritName, groupKey, humanReport, palette, wantsColor } from './human';
+import type { Palette } from './human';
 import { envelope } from './schema';
 
 const writeSync = fs.writeSync;
@@ -32,6 +35,18 @@ export interface ReportSinkOptions {
 }
 
 const WINDOW_MS = 60_000;
+/** Culprits remembered for grouping; the oldest is forgotten (its count written) beyond this. */
+export const MAX_GROUPS = 100;
+
+interface Group {
+  name: string;
+  since: number;
+  repeats: number;
+}
+
+function clock(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
 
 // The logger adds its own time, pid and hostname: ours would be written twice.
 const LOGGER_OWN_KEYS = new Set(['time', 'pid', 'hostname']);
@@ -59,6 +74,9 @@ export class ReportSink {
   private readonly sentAt: number[] = [];
   private suppressed = 0;
   private failed = false;
+  private readonly colors: Palette;
+  // Text only: the same culprit within the window is counted, not repeated (bounded: MAX_GROUPS).
+  private readonly groups = new Map<string, Group>();
 
   constructor(options: ReportSinkOptions) {
     this.format = options.format;
@@ -76,9 +94,23 @@ export class ReportSink {
       this.fd = output === 'stderr' ? 2 : (output as number);
     }
     this.nativeFd = this.fd ?? 2;
+    const tty = this.stream ? (this.stream as { isTTY?: boolean }).isTTY === true : this.fd !== undefined && isatty(this.fd);
+    this.colors = palette(this.format === 'text' && !this.logger && wantsColor(tty));
+  }
+
+  /** @internal Culprits kept for grouping (tests: memory stays bounded). */
+  get groupsKept(): number {
+    return this.groups.size;
   }
 
   write(error: BlockingError, now = Date.now()): boolean {
+    const grouped = this.logger === undefined && this.format === 'text';
+    const key = grouped ? groupKey(error) : '';
+    const group = grouped ? this.groups.get(key) : undefined;
+    if (group !== undefined && now - group.since < WINDOW_MS) {
+      group.repeats++;
+      return false;
+    }
     while (this.sentAt.length > 0 && now - this.sentAt[0] >= WINDOW_MS) this.sentAt.shift();
     if (this.sentAt.length >= this.limit) {
       this.suppressed++;
@@ -91,7 +123,10 @@ export class ReportSink {
       if (suppressed > 0) this.writeSuppressed(suppressed, error.threadId);
       this.writeReport(error, this.logger ? error.message : JSON.stringify(error));
     } else {
-      this.writeReport(error, this.text(error, suppressed));
+      let repeats = '';
+      if (group !== undefined && group.repeats > 0) repeats = ` (and ${group.repeats} more blocks in ${group.name} since ${clock(group.since)})`;
+      this.remember(key, { name: culpritName(error), since: now, repeats: 0 });
+      this.writeReport(error, this.text(error, suppressed, repeats));
     }
     return true;
   }
@@ -104,8 +139,10 @@ export class ReportSink {
     );
   }
 
-  /** Writes the count of suppressed reports, if any; closes a file it opened. */
+  /** Writes the counts of grouped and suppressed reports, if any; closes a file it opened. */
   close(): void {
+    for (const group of this.groups.values()) this.writeRepeats(group);
+    this.groups.clear();
     if (this.suppressed > 0) {
       this.writeSuppressed(this.suppressed);
       this.suppressed = 0;
@@ -123,6 +160,20 @@ export class ReportSink {
   writeLine(line: string): void {
     if (this.logger) this.callLogger('info', { blockbuster: 'notice' }, line);
     else this.emit(line);
+  }
+
+  private remember(key: string, group: Group): void {
+    this.groups.delete(key);
+    if (this.groups.size >= MAX_GROUPS) {
+      const [oldestKey, oldest] = this.groups.entries().next().value as [string, Group];
+      this.groups.delete(oldestKey);
+      this.writeRepeats(oldest);
+    }
+    this.groups.set(key, group);
+  }
+
+  private writeRepeats(group: Group): void {
+    if (group.repeats > 0) this.emit(`blockbuster: and ${group.repeats} more blocks in ${group.name} since ${clock(group.since)} (the same culprit: counted, not repeated)`);
   }
 
   private writeSuppressed(count: number, threadId?: number): void {
@@ -181,17 +232,14 @@ export class ReportSink {
     }
   }
 
-  private text(error: BlockingError, suppressed: number): string {
+  private text(error: BlockingError, suppressed: number, repeats = ''): string {
     // The rule set's errors (report mode) have no watchdog state or threshold to show.
     const context = error.state === undefined ? '' : ` [state=${error.state}, threshold=${error.thresholdMs} ms]`;
-    const lines = [`blockbuster: ${threadTag(error)}${error.message}${context}`];
-    if (suppressed > 0) lines[0] += ` (${suppressed} earlier blocks not reported: rate limit)`;
-    // Read only for lines a human will see: onBlock and JSON output never pay for it.
-    const code = error.culprit && codeFrame(error.culprit);
-    if (code) lines.push(code);
-    lines.push(...(error.stack ?? '').split('\n').slice(1, 9));
-    return lines.join('\n');
+    let headline = `blockbuster: ${threadTag(error)}${error.message}${context}${repeats}`;
+    if (suppressed > 0) headline += ` (${suppressed} earlier blocks not reported: rate limit)`;
+    return humanReport(error, headline, this.colors);
   }
+
 }
 
 export function isLogger(value: unknown): value is LoggerOutput {

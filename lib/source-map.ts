@@ -80,11 +80,11 @@ export function linesOf(frame: StackFrame): readonly string[] | undefined {
 }
 
 /** A few lines of source around `frame` with a caret under the column, for humans. */
-export function codeFrame(frame: StackFrame): string | undefined {
+export function codeFrame(frame: StackFrame, before = 2, after = 1): string | undefined {
   const lines = linesOf(frame);
-  if (lines === undefined) return undefined;
-  const first = Math.max(1, frame.line - 2);
-  const last = Math.min(lines.length, frame.line + 1);
+  if (lines === undefined || frame.line > lines.length) return undefined;
+  const first = Math.max(1, frame.line - before);
+  const last = Math.min(lines.length, frame.line + after);
   const width = String(last).length;
   const out: string[] = [];
   for (let n = first; n <= last; n++) {
