@@ -13,6 +13,7 @@ import { ReportSink, isLogger, isValidFd, isWritable, readableReport, threadTag 
 import type { OutputFormat, OutputTarget } from './output';
 import { buildReport } from './report';
 import { publishReport } from './channels';
+import { Telemetry } from './otel';
 import type { ThreadInfo } from './report';
 
 export type WatchMode = 'diagnostics' | 'strict';
@@ -298,6 +299,7 @@ class NativeWatcher implements InternalWatcher {
   readonly #recorder: CallSiteRecorder;
   readonly #contextSlots: AsyncContextSlots | undefined;
   readonly #onExit = (): void => this.#flushAtExit();
+  readonly #telemetry: Telemetry | undefined;
 
   constructor(options: ResolvedOptions, hooks: WatchHooks, binding: NativeBinding) {
     this.#options = options;
@@ -326,6 +328,7 @@ class NativeWatcher implements InternalWatcher {
       this.#sink.close();
       throw error;
     }
+    this.#telemetry = Telemetry.start();
     process.on('exit', this.#onExit);
   }
 
@@ -344,6 +347,7 @@ class NativeWatcher implements InternalWatcher {
     try {
       for (const error of errors) this.#deliver(error, 'now');
     } finally {
+      this.#telemetry?.stop();
       this.#sink.close();
     }
   }
@@ -422,6 +426,7 @@ class NativeWatcher implements InternalWatcher {
     const options = this.#options;
     this.#hooks.observe?.(error);
     publishReport(error, options.liveReportAfterMs);
+    this.#telemetry?.report(error);
     const fails = options.mode === 'strict' && (error.phase === 'loop' || options.failOnStartup);
     if (options.onBlock) {
       try {
