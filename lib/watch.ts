@@ -317,18 +317,20 @@ class NativeWatcher implements InternalWatcher {
     this.#recorder = new CallSiteRecorder(new Int32Array(startOptions.sharedFlags));
     this.#recorder.install();
     this.#contextSlots = options.context && new AsyncContextSlots(options.context);
+    // Before the thread starts: loading the OpenTelemetry API is start-up work, not a block to report.
+    this.#telemetry = Telemetry.start();
     try {
       // A call queued before stop() may arrive after it, even after a new watch(): not ours then.
       binding.start(startOptions, () => {
         if (this.#active) this.#deliverPending(false, 'now');
       });
     } catch (error) {
+      this.#telemetry?.stop();
       this.#recorder.uninstall();
       this.#contextSlots?.dispose();
       this.#sink.close();
       throw error;
     }
-    this.#telemetry = Telemetry.start();
     process.on('exit', this.#onExit);
   }
 
