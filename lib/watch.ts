@@ -392,6 +392,16 @@ class NativeWatcher implements InternalWatcher {
     };
   }
 
+  // blockbuster's own work (an SDK's first log record can take tens of ms): never reported as a block.
+  #ownWork(work: () => void): void {
+    this.#binding.ownWork(true);
+    try {
+      work();
+    } finally {
+      this.#binding.ownWork(false);
+    }
+  }
+
   #deliverPending(finishActive: boolean, moment: Moment): void {
     for (const error of this.#takeAndBuild(finishActive)) this.#deliver(error, moment);
   }
@@ -428,7 +438,7 @@ class NativeWatcher implements InternalWatcher {
     const options = this.#options;
     this.#hooks.observe?.(error);
     publishReport(error, options.liveReportAfterMs);
-    this.#telemetry?.report(error);
+    if (this.#telemetry !== undefined) this.#ownWork(() => this.#telemetry?.report(error));
     const fails = options.mode === 'strict' && (error.phase === 'loop' || options.failOnStartup);
     if (options.onBlock) {
       try {
