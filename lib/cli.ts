@@ -21,7 +21,7 @@ Options:
                        strict mode, reported in diagnostics mode)
   --fail-on-startup    strict mode: blocks before the event loop starts fail too
   --output <target>    stderr (default), a file descriptor or a file path (appended)
-  --format <format>    text (default) or json: the format of each block's report
+  --format <format>    text (default) or json: the format of each block's report and of the summary
   --hang <ms>          strict mode: abort the program when one block lasts this long
   --no-summary         do not print the summary at exit
   -h, --help           this help
