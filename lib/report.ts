@@ -122,7 +122,8 @@ function viewSample(raw: RawSample, ownerOf: (key: number) => RawSample | undefi
   const frames = mapFrames(stack);
   if (frames.length === 0) return { ...base, state: stateOf(raw, undefined, true), culprit: undefined, blockingCall: record?.api, source: 'none', frames };
   const { culprit, index } = culpritOf(frames);
-  if (late && raw.vmState !== 'atomics-wait') {
+  // GC stops JS where it allocated and hands back to it: its late stack is still the right one.
+  if (late && raw.vmState !== 'atomics-wait' && raw.vmState !== 'gc') {
     // An untracked native call (an addon, a builtin we don't wrap): its caller may have returned.
     return { ...base, state: 'native', culprit: undefined, blockingCall: undefined, source: 'none', frames, lateCulprit: culprit };
   }
