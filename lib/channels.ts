@@ -29,10 +29,14 @@ export interface OngoingMessage extends LineEnvelope {
   error: BlockingError;
 }
 
+// A start-up block's live line is due this many times later (kStartupLiveLineFactor, src/watchdog.cc).
+const STARTUP_LIVE_LINE_FACTOR = 10;
+
 /** Publishes a report; builds nothing unless someone subscribed. */
 export function publishReport(error: BlockingError, liveReportAfterMs: number): void {
-  if (liveReportAfterMs > 0 && ongoingChannel.hasSubscribers && (error.durationMs ?? 0) >= liveReportAfterMs) {
-    ongoingChannel.publish(ongoingMessage(error, liveReportAfterMs));
+  if (liveReportAfterMs > 0 && ongoingChannel.hasSubscribers) {
+    const dueMs = error.phase === 'startup' ? liveReportAfterMs * STARTUP_LIVE_LINE_FACTOR : liveReportAfterMs;
+    if ((error.durationMs ?? 0) >= dueMs) ongoingChannel.publish(ongoingMessage(error, dueMs));
   }
   if (blockChannel.hasSubscribers) blockChannel.publish(error);
 }

@@ -104,7 +104,8 @@ export class ReportSink {
   }
 
   write(error: BlockingError, now = Date.now()): boolean {
-    const grouped = this.logger === undefined && this.format === 'text';
+    // The watchdog's text reports (diagnostics mode); the rule set's report mode lists every call.
+    const grouped = this.logger === undefined && this.format === 'text' && error.source === 'watchdog';
     const key = grouped ? groupKey(error) : '';
     const group = grouped ? this.groups.get(key) : undefined;
     if (group !== undefined && now - group.since < WINDOW_MS) {

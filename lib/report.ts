@@ -84,6 +84,8 @@ export interface SampleView {
   nativeModule: string | undefined;
   source: SampleSource;
   frames: StackFrame[];
+  /** A late, untracked sample's first user frame: named only if a prompt sample saw it too. */
+  lateCulprit?: StackFrame;
 }
 
 /** The recorder's answer for a sample: the tracked API call that was running under it. */
@@ -120,9 +122,10 @@ function viewSample(raw: RawSample, ownerOf: (key: number) => RawSample | undefi
   const frames = mapFrames(stack);
   if (frames.length === 0) return { ...base, state: stateOf(raw, undefined, true), culprit: undefined, blockingCall: record?.api, source: 'none', frames };
   const { culprit, index } = culpritOf(frames);
-  if (late && raw.vmState !== 'atomics-wait') {
+  // GC stops JS where it allocated and hands back to it: its late stack is still the right one.
+  if (late && raw.vmState !== 'atomics-wait' && raw.vmState !== 'gc') {
     // An untracked native call (an addon, a builtin we don't wrap): its caller may have returned.
-    return { ...base, state: 'native', culprit: undefined, blockingCall: undefined, source: 'none', frames };
+    return { ...base, state: 'native', culprit: undefined, blockingCall: undefined, source: 'none', frames, lateCulprit: culprit };
   }
   let blockingCall = culprit ? findBlockingCall(frames, index) : undefined;
   if (raw.vmState === 'atomics-wait') blockingCall = 'Atomics.wait';
@@ -145,6 +148,19 @@ function stateOf(raw: RawSample, blockingCall: string | undefined, late: boolean
 function groupKey(view: SampleView): string {
   const where = view.culprit ? `${view.culprit.functionName}@${view.culprit.file}` : `native:${view.nativeModule ?? ''}`;
   return `${where}|${view.blockingCall ?? ''}`;
+}
+
+/**
+ * A late interrupt on a starved machine looks like an untracked native call. Where a prompt sample
+ * of the same block saw the same function, the late one was that function too (JS the scheduler
+ * held back); otherwise it stays unnamed.
+ */
+function confirmLateCulprits(views: readonly SampleView[]): SampleView[] {
+  const key = (frame: StackFrame): string => `${frame.functionName}@${frame.file}`;
+  const seen = new Set(views.filter((view) => view.source === 'interrupt' && view.culprit).map((view) => key(view.culprit as StackFrame)));
+  return views.map((view) =>
+    view.lateCulprit && seen.has(key(view.lateCulprit)) ? { ...view, culprit: view.lateCulprit, state: 'js', source: 'interrupt' } : view,
+  );
 }
 
 interface Group {
@@ -206,7 +222,7 @@ export function buildReport(raw: RawReport, thresholdMs: number, thread: ThreadI
   const all = raw.samples.map((sample) => viewSample(sample, (key) => byKey.get(key), lateMs, lookup));
   // A sample that saw nothing (its interrupt never ran, no tracked call, no addon) casts no vote.
   const informative = all.filter((view) => view.culprit || view.blockingCall || view.nativeModule || view.frames.length > 0);
-  const views = informative.length > 0 ? informative : all;
+  const views = confirmLateCulprits(informative.length > 0 ? informative : all);
   const { view, count } = dominant(views);
   const state: BlockState = raw.gcMs >= raw.durationMs / 2 && view.state !== 'atomics-wait' ? 'gc' : view.state;
   const first = raw.samples[0];

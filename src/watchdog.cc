@@ -17,6 +17,8 @@ namespace {
 // A parked watchdog still looks at the loop this often, to bound the one race left: the loop
 // leaving poll and draining its fds between our idle check and our own poll().
 constexpr int64_t kMaxParkNs = 1'000'000'000;
+// A start-up block's live line waits this many times longer than a loop block's.
+constexpr uint64_t kStartupLiveLineFactor = 10;
 // How long the watchdog waits for the watched thread's signal handler (it answers in µs).
 constexpr uint64_t kSampleTimeoutNs = 10'000'000;
 
@@ -285,6 +287,9 @@ void Watchdog::WatchBlock(uint64_t start_ns) {
   BlockReport block;
   if (!tracker_->ActiveCopy(&block)) return;
   uint64_t id = block.id;
+  // Start-up code (requires, config) is one line in the end; a live line comes only if it hangs.
+  uint64_t live_line_ns =
+      block.startup ? options_.hang_report_ns * kStartupLiveLineFactor : options_.hang_report_ns;
   TakeSample(id);
   size_t samples = 1;
   uint64_t iterations = probe_->Iterations();
@@ -295,8 +300,8 @@ void Watchdog::WatchBlock(uint64_t start_ns) {
     // The next deadline: another sample, the live line, or the abort.
     uint64_t deadline = UINT64_MAX;
     if (samples < options_.max_samples) deadline = next_sample;
-    if (options_.hang_report_ns > 0 && !hang_written) {
-      deadline = std::min(deadline, start_ns + options_.hang_report_ns);
+    if (live_line_ns > 0 && !hang_written) {
+      deadline = std::min(deadline, start_ns + live_line_ns);
     }
     if (options_.abort_after_ns > 0) {
       deadline = std::min(deadline, start_ns + options_.abort_after_ns);
@@ -323,7 +328,7 @@ void Watchdog::WatchBlock(uint64_t start_ns) {
       WriteLine(block, now, LineStatus::kAborting);
       std::abort();
     }
-    if (options_.hang_report_ns > 0 && !hang_written && now >= start_ns + options_.hang_report_ns) {
+    if (live_line_ns > 0 && !hang_written && now >= start_ns + live_line_ns) {
       WriteLine(block, now, LineStatus::kOngoing);
       hang_written = true;
     }

@@ -34,7 +34,7 @@ test('fs.readSync of 64 MB is fs.readSync in readChunk (not the call after it)',
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'big.bin');
   fs.writeFileSync(file, Buffer.alloc(64 * 1024 * 1024, 1));
-  const { reports } = await runFixture(FIXTURE, ['readSync', 10, file]);
+  const { reports } = await runFixture(FIXTURE, ['readSync', 5, file]);
   const report = only(reports, named('readChunk'), 'naming readChunk');
   assert.equal(report.blockingCall, 'fs.readSync');
 });

@@ -24,7 +24,7 @@ test('bad options are TypeErrors naming the option', () => {
 test('report-mode and warnUnused options: wrong types are TypeErrors, bad ranges RangeErrors, naming the option and what was expected', () => {
   const cases = [
     [{ mode: 'throw' }, TypeError, /BlockBuster: mode must be 'raise' or 'report', got "throw"/],
-    [{ mode: 'report', output: -1 }, TypeError, /BlockBuster: output must be 'stderr', a file descriptor or a file path, got -1 \(number\)/],
+    [{ mode: 'report', output: -1 }, TypeError, /BlockBuster: output must be 'stderr', a file descriptor, a file path, a writable stream \(\{ write \}\) or a logger \(\{ warn, info \}\), got -1 \(number\)/],
     [{ mode: 'report', output: '' }, TypeError, /BlockBuster: output must be/],
     [{ mode: 'report', format: 'xml' }, TypeError, /BlockBuster: format must be 'text' or 'json', got "xml"/],
     [{ mode: 'report', onBlock: 'log' }, TypeError, /BlockBuster: onBlock must be a function, got "log"/],
