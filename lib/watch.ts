@@ -240,6 +240,8 @@ interface WatchingEntry {
   readonly packageDir: string;
   readonly version: string;
   readonly watcher: Watcher;
+  /** A preload's watcher: another copy's watch() stops it, as this copy's own would. */
+  readonly yields: boolean;
 }
 
 function thisCopy(): { packageDir: string; version: string } {
@@ -253,16 +255,26 @@ function thisCopy(): { packageDir: string; version: string } {
   return { packageDir, version };
 }
 
+const registry = globalThis as Record<symbol, WatchingEntry | undefined>;
+
 function otherCopyWatching(): WatchingEntry | undefined {
-  const entry = (globalThis as Record<symbol, WatchingEntry | undefined>)[WATCHING];
+  const entry = registry[WATCHING];
   return entry?.watcher.active === true && entry.packageDir !== thisCopy().packageDir ? entry : undefined;
+}
+
+function forgetWatching(watcher: Watcher): void {
+  if (registry[WATCHING]?.watcher === watcher) delete registry[WATCHING];
 }
 
 /** @internal watch() with hooks; the public watch() passes none. */
 export function createWatcher(options: WatchOptions | undefined, hooks: WatchHooks = {}): InternalWatcher {
   const resolved = resolveOptions(options);
   if (yielding?.active) yielding.stop();
-  const other = otherCopyWatching();
+  let other = otherCopyWatching();
+  if (other?.yields === true) {
+    other.watcher.stop();
+    other = undefined;
+  }
   if (other !== undefined) {
     throw new Error(
       `watch(): another copy of blockbuster (${other.version} at ${other.packageDir}) is already watching this thread; ` +
@@ -274,12 +286,13 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
     throw new Error('watch(): this thread is already watched; stop() the existing watcher first');
   }
   const watcher = new NativeWatcher(resolved, hooks, binding);
-  Object.defineProperty(globalThis, WATCHING, { value: { ...thisCopy(), watcher }, configurable: true, enumerable: false, writable: true });
+  const entry: WatchingEntry = { ...thisCopy(), watcher, yields: hooks.yieldToWatch === true };
+  Object.defineProperty(globalThis, WATCHING, { value: entry, configurable: true, enumerable: false, writable: true });
   if (hooks.yieldToWatch === true) yielding = watcher;
   return watcher;
 }
 
-/** Whether a report fails the run (strict mode), and how it is taken out of the queue. */
+/** When a report is delivered: while the process runs, or from its exit handler (strict mode then sets the exit code). */
 type Moment = 'now' | 'at-exit';
 
 /**
@@ -341,6 +354,7 @@ class NativeWatcher implements InternalWatcher {
   stop(): void {
     if (!this.#active) return;
     this.#active = false;
+    forgetWatching(this);
     process.removeListener('exit', this.#onExit);
     const errors = this.#takeAndBuild(true);
     this.#binding.stop();

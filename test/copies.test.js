@@ -40,3 +40,10 @@ test('a second copy refuses to watch a watched thread, naming the other copy; in
   assert.equal(result.plainError, false);
   assert.deepEqual(after, { secondActive: true });
 });
+
+test("one copy's preload watcher gives way to another copy's watch(), as to its own", async (t) => {
+  const copy = copyPackage(t);
+  const { code, stdout, stderr } = await runFixture('fleet.js', ['copyYields', copy]);
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(JSON.parse(stdout.trim()), { preloadActive: false, ownActive: true });
+});
