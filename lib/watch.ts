@@ -244,7 +244,14 @@ interface WatchingEntry {
   readonly yields: boolean;
 }
 
+let copy: { packageDir: string; version: string } | undefined;
+
+// Computed once: watch()/stop() cycles (a test suite's) allocate nothing for it.
 function thisCopy(): { packageDir: string; version: string } {
+  return (copy ??= readCopy());
+}
+
+function readCopy(): { packageDir: string; version: string } {
   const packageDir = join(__dirname, '..');
   let version = 'unknown';
   try {
