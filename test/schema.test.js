@@ -83,3 +83,21 @@ test('the CLI summary with --format json is one line of kind summary', async () 
   assert.ok(summary[0].culprits.some((c) => /loopWork|busy|block/i.test(c.culprit)), JSON.stringify(summary[0].culprits));
   for (const o of objects) assertValid(o);
 });
+
+test("the native side's own lines at a worker's teardown (a report nobody took, the dropped count) match the schema", async (t) => {
+  const file = tempFile(t);
+  const { code, stdout, stderr } = await runFixture('fleet.js', ['nativeDropped', file]);
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(JSON.parse(stdout.trim()), { workerExit: 0 });
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  for (const line of lines) assertValid(line);
+  const atExit = lines.filter((line) => line.kind === 'block');
+  assert.equal(atExit.length, 1, JSON.stringify(lines));
+  assert.equal(atExit[0].status, 'at-exit');
+  assert.match(atExit[0].message, /\(reported at exit\)$/);
+  const dropped = lines.filter((line) => line.kind === 'dropped');
+  assert.equal(dropped.length, 1, JSON.stringify(lines));
+  // Three blocks, a queue of one: at least two dropped (a busy machine may add a block).
+  assert.ok(dropped[0].dropped >= 2, JSON.stringify(dropped[0]));
+  assert.ok(lines.every((line) => line.threadId > 0 && line.pid === lines[0].pid), 'the worker names itself');
+});
