@@ -182,7 +182,7 @@ const TOOLS = {
       const poll = () => threadPoll(true, { session: undefined, debugImages: {} });
       poll();
       const timer = setInterval(poll, THRESHOLD_MS / 2).unref();
-      const worker = new Worker(path.join(__dirname, 'sentry-watchdog.js'), {
+      const worker = new Worker(path.join(__dirname, 'child', 'sentry-watchdog.js'), {
         workerData: { threshold: THRESHOLD_MS },
         execArgv: [],
         env: { ...process.env, NODE_OPTIONS: undefined },
@@ -218,6 +218,8 @@ function bbExtra(err) {
     if (!(k in out) && k !== 'frames' && k !== 'stack' && k !== 'message' && k !== 'culprit' && typeof err[k] !== 'object' && typeof err[k] !== 'function') out[k] = err[k];
   }
   out.culprit = err.culprit ? { ...err.culprit } : undefined;
+  // The crossing's sample: the report's own frames are those of the largest group of samples.
+  out.firstSampleFrames = err.firstSample?.frames ? [...err.firstSample.frames] : undefined;
   return out;
 }
 

@@ -23,7 +23,7 @@ function batch(n) {
 async function main() {
   let watch;
   try {
-    ({ watch } = require(path.join(__dirname, '..', 'dist')));
+    ({ watch } = require(path.join(__dirname, '..', '..', 'dist')));
   } catch (e) {
     return { error: e.message };
   }
