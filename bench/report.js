@@ -71,19 +71,19 @@ function idleCell(r, key) {
 
 function costsTable(r) {
   const L = [];
-  L.push(`**Costs of watch() per Node line** (each from alternated batches in one process, or read from outside through /proc):`);
+  L.push(`**Costs of watch() per Node line.** (a) and (c): median over 41 triplets of batches in one process (without, with, without watch(); Δ = with − mean of the two without; A/A = the second without − the first, the resolution). (b): /proc schedstat of idle servers (${r.config.rounds} rounds). (d): ${r.costs?.[r.lines[0].major]?.longBlock?.runs?.length ?? 5} triplets of 1 s CPU-bound blocks (without, with, without), iterations per ms of the main thread's own CPU time, so that other processes taking the core do not count.`);
   L.push('');
-  L.push('| Node | (a) per loop iteration: without → with, Δ ns | (b) idle CPU Δ ms / 3 s vs no tool: fresh · after 20 requests (watchdog thread) | (c) recorder Δ ns per call of `JSON.parse(\'{"a":1}\')` | (c) … of `fs.statSync` | (d) 1 s block, 20 ms threshold: watchdog thread CPU ms · samples · throughput ratio per CPU ms (A/A) |');
+  L.push('| Node | (a) ns per loop iteration: without → with, Δ | (b) idle CPU Δ ms / 3 s vs no tool: fresh · after 20 requests (watchdog thread) | (c) ns per call of `JSON.parse(\'{"a":1}\')`: not watching → watching, Δ | (c) … of `fs.statSync` | (d) 1 s block, 20 ms threshold: watchdog thread CPU ms · samples · throughput ratio per CPU ms (A/A) |');
   L.push('| --- | --- | --- | --- | --- | --- |');
   for (const line of r.lines) {
     const c = r.costs?.[line.major] || {};
     const li = c.loopIteration;
-    const a = li && !li.error ? `${f(li.withoutNs, 0)} → ${f(li.withNs, 0)}, Δ ${f(li.deltaNs, 0)} (${f(li.deltaSpreadNs[0], 0)}…${f(li.deltaSpreadNs[1], 0)})` : li?.error || '–';
+    const a = li && !li.error ? `${f(li.withoutNs, 0)} → ${f(li.withNs, 0)}, Δ ${f(li.deltaNs, 0)} (A/A ${f(li.aaDeltaNs, 0)})` : li?.error || '–';
     const idle = idleCell(r, `bb-watch@${line.major}`);
     const b = r.idle ? `${sg(idle.fresh)} (${f(idle.wdFresh)}) · ${sg(idle.after)} (${f(idle.wdAfter)})` : '–';
     const rec = (api) => {
       const x = c.recorder?.cases?.find((k) => k.api === api);
-      return x ? `${f(x.notWatchingNs, 0)} → ${f(x.watchingNs, 0)}, Δ ${f(x.deltaNs, 0)} (${f(x.deltaSpreadNs[0], 0)}…${f(x.deltaSpreadNs[1], 0)})` : c.recorder?.error || '–';
+      return x ? `${f(x.notWatchingNs, 0)} → ${f(x.watchingNs, 0)}, Δ ${f(x.deltaNs, 0)} (A/A ${f(x.aaDeltaNs, 0)})` : c.recorder?.error || '–';
     };
     let d = 'not run on this line';
     if (c.longBlock?.runs) {

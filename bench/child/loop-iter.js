@@ -1,12 +1,11 @@
 'use strict';
-// Per-loop-iteration cost of watch() (child process; prints one JSON line). A chain of setImmediate
-// callbacks makes every loop iteration run the prepare and check phases, where the watchdog's
-// uv_prepare / uv_check handles live; the time per iteration is compared with and without watch()
-// in alternated batches, in the same process.
+// Child process: watch()'s cost per event-loop iteration. A chain of setImmediate callbacks is timed
+// in triplets (without, with, without watch()) in the same process: Δ = with − mean of the two
+// without, so linear drift of the machine's load cancels; the two without give the A/A delta.
 const path = require('node:path');
 
-const N = Number(process.env.BENCH_ITER_N || 20000);
-const REPEATS = Number(process.env.BENCH_ITER_REPEATS || 15);
+const N = Number(process.env.BENCH_ITER_N || 10000);
+const REPEATS = Number(process.env.BENCH_ITER_REPEATS || 41);
 
 function batch(n) {
   return new Promise((resolve) => {
@@ -19,30 +18,27 @@ function batch(n) {
     setImmediate(step);
   });
 }
+const median = (xs) => [...xs].sort((p, q) => p - q)[xs.length >> 1];
 
 async function main() {
-  let watch;
-  try {
-    ({ watch } = require(path.join(__dirname, '..', '..', 'dist')));
-  } catch (e) {
-    return { error: e.message };
-  }
-  if (typeof watch !== 'function') return { error: 'watch is not exported by dist/ yet' };
+  const { watch } = require(path.join(__dirname, '..', '..'));
   await batch(N); // warm-up
   const off = [];
   const on = [];
   const d = [];
+  const aa = [];
   for (let r = 0; r < REPEATS; r++) {
-    const a = await batch(N);
+    const a1 = await batch(N);
     const w = watch({ thresholdMs: 20, onBlock() {} });
     const b = await batch(N);
     w.stop();
-    off.push(a);
+    const a2 = await batch(N);
+    off.push(a1, a2);
     on.push(b);
-    d.push(b - a);
+    d.push(b - (a1 + a2) / 2);
+    aa.push(a2 - a1);
   }
-  const med = (xs) => [...xs].sort((p, q) => p - q)[xs.length >> 1];
-  return { iterations: N, repeats: REPEATS, withoutNs: med(off), withNs: med(on), deltaNs: med(d), deltaSpreadNs: [Math.min(...d), Math.max(...d)] };
+  return { iterations: N, repeats: REPEATS, withoutNs: median(off), withNs: median(on), deltaNs: median(d), deltaSpreadNs: [Math.min(...d), Math.max(...d)], aaDeltaNs: median(aa) };
 }
 
 main().then((out) => process.stdout.write(JSON.stringify(out) + '\n'));

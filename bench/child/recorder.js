@@ -1,7 +1,8 @@
 'use strict';
 // Child process: the call-site recorder's cost per call of a wrapped API, watching vs not watching.
-// Batches of ~5 ms (below the threshold, so no sample lands in them) alternate between the two, in
-// the same process; each pair yields a delta, and the median delta is the cost. Prints one JSON line.
+// Batches of ~5 ms (below the threshold, so no sample lands in them) run in triplets (not watching,
+// watching, not watching) in the same process: Δ = watching − mean of the two others, so linear
+// drift cancels; the median Δ is the cost, the two unwatched batches give the A/A delta.
 const fs = require('node:fs');
 const { watch } = require('../..');
 
@@ -27,20 +28,24 @@ async function measure({ call, n }) {
   const on = [];
   let wrapped = false;
   batch(call, n); // JIT warm-up, both shapes
+  const aa = [];
   for (let i = 0; i < PAIRS; i++) {
+    const a1 = batch(call, n);
+    await nextTurn();
     const w = watch({ thresholdMs: 20, onBlock() {} });
     wrapped ||= JSON.parse !== original;
     await nextTurn();
     const b = batch(call, n);
     w.stop();
     await nextTurn();
-    const a = batch(call, n);
-    off.push(a);
+    const a2 = batch(call, n);
+    off.push((a1 + a2) / 2);
     on.push(b);
+    aa.push(a2 - a1);
     await nextTurn();
   }
   const d = on.map((x, i) => x - off[i]);
-  return { notWatchingNs: median(off), watchingNs: median(on), deltaNs: median(d), deltaSpreadNs: [Math.min(...d), Math.max(...d)], wrapped };
+  return { notWatchingNs: median(off), watchingNs: median(on), deltaNs: median(d), deltaSpreadNs: [Math.min(...d), Math.max(...d)], aaDeltaNs: median(aa), wrapped };
 }
 
 (async () => {
