@@ -44,8 +44,12 @@ function score(tool, cls, report, blockMs) {
     if (tool === 'bb') apiRight = cls === 'addon' ? n.api === c.api : n.api === c.api;
     else apiRight = c.frame ? (n.innerNames || []).some((x) => c.frame.test(x)) : false;
   }
-  const label = `${n.fn ?? 'no function'}${tool === 'bb' ? ` / ${n.api ?? 'no API'}` : n.innerNames?.length ? ` < ${n.innerNames.join(' < ')}` : ''}`;
-  return { reported: true, fnRight, apiRight, named: label, firstSample: tool === 'bb' ? report.firstSample?.culprit?.functionName ?? null : undefined };
+  // blockbuster: culprit / API; Sentry: its captured frames innermost first, down to the first user frame.
+  const label = tool === 'bb' ? `${n.fn ?? 'no function'} / ${n.api ?? 'no API'}` : [...(n.innerNames || []), n.fn ?? 'no user frame'].join(' < ');
+  const right = fnRight && apiRight !== false;
+  // A wrong blockbuster report keeps its message and sample counts: why it said what it said.
+  const why = tool === 'bb' && !right ? { message: report.message, samples: report.samples, state: report.state, durationMs: report.durationMs } : undefined;
+  return { reported: true, fnRight, apiRight, named: label, firstSample: tool === 'bb' ? report.firstSample?.culprit?.functionName ?? null : undefined, why };
 }
 
 /**
@@ -72,7 +76,9 @@ async function classesPhase(lines, fixtures, { runs, classes }) {
       for (const tool of rotate(tools, r)) {
         try {
           const run = await runNode(line.bin, 'child/classes.js', [tool, list.join(','), fixtures.addon.path ?? '-', fixtures.bigFile], { timeoutMs: 60_000 });
-          res.runs.push({ tool, scores: Object.fromEntries(list.map((cls, i) => [cls, score(tool, cls, reportFor(run, i), run.classes[i].endedAt - run.classes[i].blockStart)])), blockMs: Object.fromEntries(run.classes.map((c) => [c.name, c.endedAt - c.blockStart])) });
+          // For a class with no report, what arrived anyway (late reports land in the next window).
+          const unmatched = run.reports.filter((x) => !list.some((_, i) => reportFor(run, i) === x)).map((x) => ({ firedAt: x.firedAt, durationMs: x.durationMs, message: x.message }));
+          res.runs.push({ tool, unmatched, classTimes: run.classes, scores: Object.fromEntries(list.map((cls, i) => [cls, score(tool, cls, reportFor(run, i), run.classes[i].endedAt - run.classes[i].blockStart)])), blockMs: Object.fromEntries(run.classes.map((c) => [c.name, c.endedAt - c.blockStart])) });
         } catch (e) {
           res.runs.push({ tool, error: e.message.split('\n')[0] });
         }
