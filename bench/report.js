@@ -158,10 +158,10 @@ function findings(r) {
     L.push(`- ${mark(bad.length === 0)} blockbuster names the function and API of every hard class (the addon: the addon, caller said unknown) on every line${bad.length ? `: missed ${bad.join('; ')}` : ''}.`);
   }
   if (r.costs) {
-    const d = r.lines.map((l) => r.costs[l.major]?.loopIteration?.deltaNs).filter((x) => x != null);
-    L.push(`- (a) per loop iteration: Δ ${d.map((x) => f(x, 0)).join(' / ')} ns on ${r.lines.map((l) => l.major).join(' / ')} (48 ns before multi-sampling, Node 20). Single-batch spreads are wide on this machine; the medians are the figure.`);
+    const li = r.lines.map((l) => r.costs[l.major]?.loopIteration).filter((x) => x && !x.error);
+    L.push(`- (a) per loop iteration, Node ${r.lines.map((l) => l.major).join(' / ')}: Δ ${li.map((x) => `${f(x.deltaNs, 0)} (A/A ${f(x.aaDeltaNs, 0)})`).join(' / ')} ns; 48 ns before multi-sampling (Node 20). An A/A delta far from 0 means that line's Δ is not resolved in this run.`);
     const rec = r.lines.map((l) => r.costs[l.major]?.recorder?.cases).filter(Boolean);
-    if (rec.length) L.push(`- (c) recorder per wrapped call while watching: JSON.parse Δ ${rec.map((c) => f(c[0].deltaNs, 0)).join(' / ')} ns, fs.statSync Δ ${rec.map((c) => f(c[1].deltaNs, 0)).join(' / ')} ns (same line order).`);
+    if (rec.length) L.push(`- (c) recorder per wrapped call while watching, same line order: JSON.parse Δ ${rec.map((c) => `${f(c[0].deltaNs, 0)} (A/A ${f(c[0].aaDeltaNs, 0)})`).join(' / ')} ns; fs.statSync Δ ${rec.map((c) => `${f(c[1].deltaNs, 0)} (A/A ${f(c[1].aaDeltaNs, 0)})`).join(' / ')} ns.`);
     const lb = r.lines.map((l) => [l.major, r.costs[l.major]?.longBlock?.runs]).filter(([, x]) => x);
     for (const [l, runs] of lb) {
       const aa = median(runs.map((x) => x.aaRatioPerCpu));
@@ -172,6 +172,14 @@ function findings(r) {
   if (r.idle) {
     const per = r.lines.map((l) => idleCell(r, `bb-watch@${l.major}`));
     L.push(`- ${mark(per.every((x) => Math.abs(x.fresh) <= 1))} (b) idle CPU within 1 ms / 3 s of no tool (fresh server): ${per.map((x) => sg(x.fresh)).join(' / ')} ms; the watchdog thread itself ${per.map((x) => f(x.wdFresh)).join(' / ')} ms (0.15 ms before).`);
+  }
+  if (r.rss) {
+    const a = peerAgg(r, 'bb-watch');
+    L.push(`- ${mark(a.rssDelta.median <= 1)} RSS after load ≤ 1 MB above no tool for watch(): ${sg(a.rssDelta.median, 1)} MB, of which private ${sg(a.anonDelta.median, 1)} MB (A/A ${sg(peerAgg(r, 'none-aa').rssDelta?.median, 1)} MB; +0.9 MB before the recorder and multi-sampling).`);
+  }
+  if (r.capture) {
+    const a = peerAgg(r, 'bb-watch');
+    L.push(`- ${mark(a.phase.median != null && a.phase.median - THRESHOLD_MS <= 1)} first stack taken ≤ 1 ms after the threshold crossing (read off the stack): block ms ${f(a.phase.median, 0)}; the report names \`burnCpu\` ${a.namesBurn}.`);
   }
   if (r.load) {
     const aa = summary(r.load.cycles.map((c) => c.tools['none-aa']?.rpsRatio)).median;
