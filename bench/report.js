@@ -42,14 +42,18 @@ function classesTables(r) {
     L.push(`| ${CLASSES[cls].label} | ${lines.map((l) => cell(l, 'bb')).concat(lines.map((l) => cell(l, 'sentry'))).join(' | ')} |`);
   }
   L.push('');
-  L.push(`What each tool named when it was not right (all lines; count of runs):`);
+  L.push(`What each tool named when it was not right (count of runs over all lines; blockbuster: culprit / API; Sentry: captured frames innermost first, down to the first user frame):`);
   L.push('');
   L.push('| class | blockbuster | Sentry |');
   L.push('| --- | --- | --- |');
   for (const cls of r.classes[first].classes) {
     const wrong = (tool) => {
       const all = {};
-      for (const l of lines) for (const [k, v] of Object.entries(r.classesAgg[l][tool]?.[cls]?.wrong || {})) all[`${k} (${l})`] = v;
+      for (const l of lines) for (const [k, v] of Object.entries(r.classesAgg[l][tool]?.[cls]?.wrong || {})) {
+        // Sentry is wrong the same way on every line: summed; blockbuster's rare misses keep their line.
+        const key = tool === 'bb' ? `${k} (Node ${l})` : k;
+        all[key] = (all[key] || 0) + v;
+      }
       const e = Object.entries(all).sort((a, b) => b[1] - a[1]);
       return e.length ? e.map(([k, v]) => `\`${k}\` ×${v}`).join(', ') : '—';
     };

@@ -28,19 +28,10 @@ function loadBlockbuster() {
   return require(path.join(ROOT, 'dist'));
 }
 
-/** Starts the rule set with its default rules; tolerant of the exact method name. */
+/** Activates the rule set with its default rules; returns its deactivation. */
 function activateRules(bb) {
-  for (const m of ['activate', 'enable', 'start', 'install']) {
-    if (typeof bb[m] === 'function') {
-      bb[m]();
-      return () => {
-        for (const d of ['deactivate', 'disable', 'stop', 'uninstall']) {
-          if (typeof bb[d] === 'function') return bb[d]();
-        }
-      };
-    }
-  }
-  throw new Error('BlockBuster has no activate() method');
+  bb.activate();
+  return () => bb.deactivate();
 }
 
 const TOOLS = {
@@ -101,27 +92,6 @@ const TOOLS = {
     label: 'no tool, second copy (A/A control)',
     install() {
       return { stop() {} };
-    },
-  },
-
-  // Diagnostic only (BENCH_TOOLS=bb-native): the native addon without the JS layer of watch(), to
-  // tell the cost of the watchdog thread apart from the cost of the JS wrapper.
-  'bb-native': {
-    label: 'blockbuster native addon only (diagnostic)',
-    hidden: true,
-    available() {
-      require('node-gyp-build')(ROOT);
-      return true;
-    },
-    install(onReport) {
-      const addon = require('node-gyp-build')(ROOT);
-      addon.start({ thresholdMs: THRESHOLD_MS }, () => {
-        const firedAt = now();
-        for (const r of addon.takeReports(false).reports) {
-          onReport({ tool: 'bb-native', firedAt, frames: r.frames, extra: { durationMs: r.durationMs, captureDelayMs: r.captureDelayMs, detectionDelayMs: r.detectionDelayMs, gcMs: r.gcMs } });
-        }
-      });
-      return { stop: () => addon.stop() };
     },
   },
 
