@@ -43,6 +43,8 @@ const config = {
   thresholdMs: THRESHOLD_MS,
 };
 const SKIP = new Set(env('BENCH_SKIP', '').split(',').filter(Boolean));
+const unknownClasses = config.classes.filter((c) => !CLASSES[c]);
+if (unknownClasses.length) throw new Error(`BENCH_CLASSES: unknown ${unknownClasses.join(', ')}; known: ${Object.keys(CLASSES).join(', ')}`);
 const OUT_DIR = env('BENCH_OUT', __dirname);
 
 /** The peers asked for that load here (always with "no tool"), and why the others do not. */
