@@ -240,7 +240,10 @@ export function createWatcher(options: WatchOptions | undefined, hooks: WatchHoo
     try {
       const { reports, dropped } = binding.takeReports(finishActive);
       if (dropped > 0) sink.writeDropped(dropped);
-      return reports.flatMap((raw) => buildOrSay(raw));
+      const errors = reports.flatMap((raw) => buildOrSay(raw));
+      // Modules the program loaded since (zlib, child_process, …) are tracked from now on.
+      recorder.refresh();
+      return errors;
     } finally {
       binding.ownWork(false);
     }
