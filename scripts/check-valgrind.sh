@@ -22,7 +22,7 @@ stage_package "$PKG"
 unset CFLAGS CXXFLAGS
 
 # Every node the fixtures start (fork, cluster) is traced too; the shells and sleeps of execSync are not.
-WRAP="valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite"
+WRAP="valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --track-origins=yes"
 WRAP="$WRAP --num-callers=40 --trace-children=yes --trace-children-skip=*/sh,*/sleep,*/dash,*/bash"
 WRAP="$WRAP --log-file=$LOGS/vg.%p"
 status=0
