@@ -32,7 +32,7 @@ test(
   'strict: an onBlock that throws surfaces as an uncaught exception (the process fails)',
   {
     todo:
-      'fails on Node 20: the error is rethrown inside the thread-safe-function callback, where N-API swallows it ' +
+      'fails on Node 20 and 24: the error is rethrown inside the thread-safe-function callback, where N-API swallows it ' +
       '(DEP0168) and the BlockingError is never thrown either; fix: in lib/watch.ts deliver(), strict mode, ' +
       'rethrow with process.nextTick(() => { throw callbackError }) (same for buildOrSay)',
   },
