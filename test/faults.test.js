@@ -126,7 +126,7 @@ test('an output whose reader is gone (EPIPE): no crash, no SIGPIPE, the watcher 
 });
 
 test('an output nobody reads, at the default rate limit: the app is never held up by the watcher\'s writes', async () => {
-  // 2000 blocks of 12 ms in ~30 s at 10 lines a minute: a few KB, far below a socket's buffer.
+  // 1000 blocks of 12 ms in ~15 s at 10 lines a minute: a few KB, far below a socket buffer.
   const { lines, code, stderr } = await withFd3(['backpressure', 10], () => {}, { timeoutMs: 120_000 });
   assert.equal(code, 0, stderr);
   assert.ok(lines.some((l) => l.finished));
@@ -175,7 +175,7 @@ test('a storm of short blocks for 10 s: memory stays bounded, the watchdog keeps
   const dropped = out.filter((o) => o.status === 'dropped').reduce((n, o) => n + o.dropped, 0);
   // 10 lines a minute, then the count of the rest at stop(); the watchdog saw many more than 10.
   assert.ok(reports.length >= 10, JSON.stringify(out.map((o) => o.message)));
-  assert.ok(suppressedLine && suppressedLine.suppressed > 100, JSON.stringify(suppressedLine));
+  assert.ok(suppressedLine && suppressedLine.suppressed > 20, JSON.stringify(suppressedLine));
   console.log(`# storm: ${reports.length} lines, ${suppressedLine.suppressed} suppressed, ${dropped} dropped (queue full)`);
   // After the storm, a new watcher's own thread still writes its live line.
   assert.ok(out.some((o) => o.status === 'ongoing' && /still blocked/.test(o.message)), JSON.stringify(out.slice(-3)));
