@@ -56,7 +56,7 @@ for (const file of process.argv.slice(2)) {
     const kind = verdict(lines);
     counts[kind]++;
     if (kind === 'ours') console.log(`OURS (${file}):\n  ${lines.join('\n  ')}`);
-    if (kind === 'through') console.log(`through the addon into node, origin in node (${file}): ${lines[0]} at ${lines[1].trim()}`);
+    if (kind === 'through') console.log(`through the addon into node, origin in node (${file}): ${lines[0]} ${lines[1].trim()}`);
   }
   failures += counts.ours + (summary === undefined ? 1 : 0);
   console.log(
