@@ -1,6 +1,6 @@
 'use strict';
 // Puts the latest bench results into README.md, between <!-- bench:start --> and <!-- bench:end -->:
-// how to run, bench/results.md (without its title) and the findings in bench/notes.md.
+// what is compared and how, bench/results.md (without its title), and the findings of bench/notes.md.
 //   node bench/readme.js
 const fs = require('node:fs');
 const path = require('node:path');
@@ -14,24 +14,19 @@ const b = readme.indexOf(END);
 if (a < 0 || b < a) throw new Error('README.md has no bench markers');
 
 const results = fs.readFileSync(path.join(__dirname, 'results.md'), 'utf8').replace(/^# .*\n+/, '');
-const notes = fs.readFileSync(path.join(__dirname, 'notes.md'), 'utf8').trim();
+const notes = fs.readFileSync(path.join(__dirname, 'notes.md'), 'utf8').replace(/^# .*\n+/, '').trim();
 const section = `
 ## Benchmarks
 
-\`npm run bench\` (\`node bench/run.js\`, not part of \`npm test\`) compares, in one run and on the same
-machine: no tool; \`watch({ thresholdMs: 20 })\`; \`watch()\` plus the rule set (\`new BlockBuster().activate()\`,
-every default rule; the server calls none of them); Node's \`perf_hooks.monitorEventLoopDelay\`; the npm
-packages \`blocked\` (setInterval) and \`blocked-at\` (async_hooks); and
-\`@sentry-internal/node-native-stacktrace\` driven like Sentry's \`eventLoopBlockIntegration\` (main thread:
-\`registerThread()\`, \`threadPoll()\` every threshold/2 ms; a worker: \`getThreadsLastSeen()\` every threshold/2 ms
-and \`captureStackTrace()\` once per block). Every tool runs at a 20 ms threshold, in its own server process
-(\`bench/server.js\`, a small JSON API on 127.0.0.1); the load generator (autocannon) runs in the parent.
-Two more rows are controls: a second "no tool" server (A/A: how far from 1.000 two identical servers land,
-i.e. the resolution of the HTTP figures in that run) and \`watch()\` loaded from \`dist/watch.js\` without the
-rule set (to separate the cost of the package entry from the watchdog's). It takes about 6–7 minutes on 2
-cores (\`BENCH_LOAD_BUDGET\` caps the load phase); raw data goes to \`bench/results.json\`, the tables to
-\`bench/results.md\`, and \`node bench/readme.js\` copies them here. Knobs are listed at the top of
-\`bench/run.js\`.
+\`npm run bench\` (not part of \`npm test\`; about 9 minutes on 2 busy cores; knobs at the top of
+\`bench/run.js\`) runs every figure in one run, alternating what it compares so that the machine's
+load hits both sides alike. On every supported Node line: seven hard classes of block, each run in
+fresh processes under \`watch()\` and under \`@sentry-internal/node-native-stacktrace\` (driven like
+Sentry's \`eventLoopBlockIntegration\`), scored on whether the report names the right function and
+API; and \`watch()\`'s costs. In the system Node: the peers (\`perf_hooks.monitorEventLoopDelay\`,
+npm \`blocked\` and \`blocked-at\`, Sentry's module) under HTTP load, idle, and during a CPU-bound
+block. Raw data: \`bench/results.json\` (not committed); tables: \`bench/results.md\`;
+\`node bench/readme.js\` copies them here.
 
 ${results.trim()}
 

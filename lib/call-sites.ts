@@ -37,8 +37,9 @@ const IN_ATOMICS_WAIT = 2;
 const MAX_RECORDS = 512;
 const MAX_FRAMES = 64;
 
+// Only modules the process has loaded: wrapping must not load crypto, zlib or child_process.
 function targets(): Target[] {
-  const rules = defaultRules().map(({ name, owner, key }) => ({ name, owner: owner as Record<string, unknown>, key }));
+  const rules = defaultRules(true).map(({ name, owner, key }) => ({ name, owner: owner as Record<string, unknown>, key }));
   const json = JSON as unknown as Record<string, unknown>;
   return [...rules, { name: 'JSON.parse', owner: json, key: 'parse' }, { name: 'JSON.stringify', owner: json, key: 'stringify' }];
 }
@@ -50,7 +51,8 @@ export class CallSiteRecorder {
   readonly #records: KeyedRecord[] = [];
   #lastKey = 0;
   #active = false;
-  readonly #installed: { target: Target; original: unknown; wrapper: AnyFunction }[] = [];
+  readonly #installed: { target: Target; saved: PropertyDescriptor; wrapper: AnyFunction }[] = [];
+  readonly #names = new Set<string>();
 
   constructor(flags: Int32Array) {
     this.#flags = flags;
@@ -59,23 +61,35 @@ export class CallSiteRecorder {
   install(): void {
     if (this.#active) return;
     this.#active = true;
+    this.refresh();
+  }
+
+  /** Wraps what install() could not yet: modules loaded since (called before each report). */
+  refresh(): void {
+    if (!this.#active) return;
+    let wrapped = false;
     for (const target of targets()) {
+      if (this.#names.has(target.name)) continue;
+      const saved = Object.getOwnPropertyDescriptor(target.owner, target.key);
       const original = target.owner[target.key];
-      if (typeof original !== 'function') continue;
+      if (saved === undefined || typeof original !== 'function') continue;
       const wrapper = this.#wrap(target.name, original as AnyFunction);
-      if (!replace(target, wrapper)) continue;
-      this.#installed.push({ target, original, wrapper });
+      if (!replace(target, saved, wrapper)) continue;
+      this.#installed.push({ target, saved, wrapper });
+      this.#names.add(target.name);
+      wrapped = true;
     }
-    syncBuiltinESMExports();
+    if (wrapped) syncBuiltinESMExports();
   }
 
   /** Puts the originals back; a wrapper someone wrapped over stays and passes calls through. */
   uninstall(): void {
     if (!this.#active) return;
     this.#active = false;
-    for (const { target, original, wrapper } of this.#installed.splice(0)) {
-      if (target.owner[target.key] === wrapper) replace(target, original);
+    for (const { target, saved, wrapper } of this.#installed.splice(0)) {
+      if (target.owner[target.key] === wrapper) Object.defineProperty(target.owner, target.key, saved);
     }
+    this.#names.clear();
     syncBuiltinESMExports();
     this.#records.length = 0;
   }
@@ -122,14 +136,14 @@ export class CallSiteRecorder {
   }
 }
 
-// Builtin exports can be read-only but configurable (Node 26): define rather than assign.
-function replace(target: Target, value: unknown): boolean {
-  const descriptor = Object.getOwnPropertyDescriptor(target.owner, target.key);
-  if (descriptor === undefined) return false;
-  if ('value' in descriptor && descriptor.writable) {
+// Builtin exports can be read-only but configurable (Node 26), or accessors (the rule set forwards
+// properties hung on a function it wrapped): define a data property then, and restore the
+// descriptor as it was.
+function replace(target: Target, saved: PropertyDescriptor, value: AnyFunction): boolean {
+  if ('value' in saved && saved.writable) {
     target.owner[target.key] = value;
-  } else if (descriptor.configurable) {
-    Object.defineProperty(target.owner, target.key, { ...descriptor, value });
+  } else if (saved.configurable) {
+    Object.defineProperty(target.owner, target.key, { value, writable: true, enumerable: saved.enumerable, configurable: true });
   }
   return target.owner[target.key] === value;
 }

@@ -431,7 +431,10 @@ class NativeWatcher implements InternalWatcher {
   #takeAndBuild(finishActive: boolean): BlockingError[] {
     this.#binding.ownWork(true);
     try {
-      return this.#take(finishActive).flatMap((raw) => this.#build(raw));
+      const errors = this.#take(finishActive).flatMap((raw) => this.#build(raw));
+      // Modules the program loaded since (zlib, child_process, …) are tracked from now on.
+      this.#recorder.refresh();
+      return errors;
     } finally {
       this.#binding.ownWork(false);
     }

@@ -421,5 +421,13 @@ function iterableOfStrings(value: unknown): string[] | undefined {
 }
 
 function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : `${String(value)} (${value === null ? 'null' : typeof value})`;
+  if (typeof value === 'string') return JSON.stringify(value);
+  let text: string;
+  try {
+    text = String(value);
+  } catch {
+    // A Symbol inside an array, a null-prototype object: String() throws, the message must not.
+    text = Object.prototype.toString.call(value);
+  }
+  return `${text} (${value === null ? 'null' : typeof value})`;
 }

@@ -12,15 +12,28 @@ export function isatty(fd: number): boolean {
   return (require('node:tty') as typeof import('node:tty')).isatty(fd);
 }
 
-/** The modules whose sync functions the default rules wrap (the objects themselves, not copies). */
-export function ruleModules(): {
+/** True once the process has loaded builtin `name` (by require, import or the loader itself). */
+export function isBuiltinLoaded(name: string): boolean {
+  const list = (process as NodeJS.Process & { moduleLoadList?: readonly string[] }).moduleLoadList;
+  return list?.includes(`NativeModule ${name}`) ?? false;
+}
+
+type RuleModules = {
   childProcess: typeof import('node:child_process');
   crypto: typeof import('node:crypto');
   zlib: typeof import('node:zlib');
-} {
+};
+
+/**
+ * The modules whose sync functions the default rules wrap (the objects themselves, not copies).
+ * With `loadedOnly`, only those the process has loaded already: the call-site recorder must not
+ * pull crypto, zlib and child_process into every watched process.
+ */
+export function ruleModules(loadedOnly = false): Partial<RuleModules> {
+  const load = <T>(name: string): T | undefined => (loadedOnly && !isBuiltinLoaded(name) ? undefined : (require(`node:${name}`) as T));
   return {
-    childProcess: require('node:child_process') as typeof import('node:child_process'),
-    crypto: require('node:crypto') as typeof import('node:crypto'),
-    zlib: require('node:zlib') as typeof import('node:zlib'),
+    childProcess: load<RuleModules['childProcess']>('child_process'),
+    crypto: load<RuleModules['crypto']>('crypto'),
+    zlib: load<RuleModules['zlib']>('zlib'),
   };
 }

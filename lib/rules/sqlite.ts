@@ -1,4 +1,5 @@
 // node:sqlite's synchronous API (Node 22.5+), wrapped only when that costs the user no warning.
+import { isBuiltinLoaded } from './builtins';
 import { isBuiltin } from 'node:module';
 
 /** The parts of `node:sqlite` the rules need (typed here: @types/node 20 has no node:sqlite). */
@@ -41,8 +42,7 @@ function warningsDisabled(): boolean {
 
 // Node lists every builtin it has compiled; present means the user's load already printed any warning.
 function alreadyLoaded(): boolean {
-  const list = (process as NodeJS.Process & { moduleLoadList?: readonly string[] }).moduleLoadList;
-  return list?.includes('NativeModule sqlite') ?? false;
+  return isBuiltinLoaded('sqlite');
 }
 
 /**

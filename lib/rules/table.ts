@@ -1,7 +1,7 @@
 // `import x = require()` binds the module object itself (a namespace import would copy it).
 import fs = require('node:fs');
 import { ANY_FUNCTION, type CanBlockIn } from './allow';
-import { isatty, isMainThread, ruleModules } from './builtins';
+import { isatty, isBuiltinLoaded, isMainThread, ruleModules } from './builtins';
 import { sqliteTargets } from './sqlite';
 
 /** Called with the blocking call's `this` and arguments; `true` lets this call block. */
@@ -80,9 +80,9 @@ function syncFunctionsOf(moduleObject: object): string[] {
   );
 }
 
-/** The default rule table, enumerated from the running Node. */
-export function defaultRules(): RuleSpec[] {
-  const { childProcess, crypto, zlib } = ruleModules();
+/** The default rule table, enumerated from the running Node; `loadedOnly`: see ruleModules(). */
+export function defaultRules(loadedOnly = false): RuleSpec[] {
+  const { childProcess, crypto, zlib } = ruleModules(loadedOnly);
   const rules: RuleSpec[] = [];
   for (const key of syncFunctionsOf(fs)) {
     const console = key === 'writeSync' || key === 'fsyncSync';
@@ -96,10 +96,10 @@ export function defaultRules(): RuleSpec[] {
   }
   rules.push({ name: 'fs.realpathSync.native', owner: fs.realpathSync, key: 'native' });
   for (const key of ['readSync', 'closeSync']) rules.push({ name: `fs.Dir.${key}`, owner: fs.Dir.prototype, key });
-  for (const key of CHILD_PROCESS_SYNC) rules.push({ name: `child_process.${key}`, owner: childProcess, key });
-  for (const key of syncFunctionsOf(zlib)) rules.push({ name: `zlib.${key}`, owner: zlib, key });
-  for (const key of CRYPTO_SYNC) rules.push({ name: `crypto.${key}`, owner: crypto, key });
-  for (const { label, prototype, methods } of sqliteTargets()) {
+  if (childProcess) for (const key of CHILD_PROCESS_SYNC) rules.push({ name: `child_process.${key}`, owner: childProcess, key });
+  if (zlib) for (const key of syncFunctionsOf(zlib)) rules.push({ name: `zlib.${key}`, owner: zlib, key });
+  if (crypto) for (const key of CRYPTO_SYNC) rules.push({ name: `crypto.${key}`, owner: crypto, key });
+  for (const { label, prototype, methods } of loadedOnly && !isBuiltinLoaded('sqlite') ? [] : sqliteTargets()) {
     for (const key of methods) rules.push({ name: `sqlite.${label}.${key}`, owner: prototype, key });
   }
   rules.push({ name: 'Atomics.wait', owner: Atomics, key: 'wait', canBlock: atomicsWaitCanBlock });

@@ -7,7 +7,7 @@
 // Batches of the two variants alternate; the delta is the median of per-pair differences.
 const fs = require('node:fs');
 const path = require('node:path');
-const { loadBlockbuster, activateRules } = require('./tools');
+const { loadBlockbuster, activateRules } = require('../tools');
 
 const ITER = Number(process.env.BENCH_RULES_ITER || 20000);
 const REPEATS = Number(process.env.BENCH_RULES_REPEATS || 21);

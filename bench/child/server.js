@@ -3,7 +3,7 @@
 // Used both for the idle-cost figure (never sent a request) and the HTTP-load figures.
 //   node bench/server.js <tool>
 const http = require('node:http');
-const { TOOLS } = require('./tools');
+const { TOOLS } = require('../tools');
 
 const toolName = process.argv[2];
 const reports = [];

@@ -1,13 +1,13 @@
 'use strict';
 // Child process: installs one tool, lets it settle, then blocks the loop with a 200 ms CPU-bound
-// busy loop (`burnCpu`, bench/phase-clock.js) and reports what the tool saw, as one JSON line.
-//   node bench/detect.js <tool> [blockMs]
-const { TOOLS, THRESHOLD_MS, now } = require('./tools');
+// busy loop (`burnCpu`, the phase clock of bench/gen-phase-clock.js) and reports what the tool saw
+// and when its stack was taken, as one JSON line.
+//   node bench/child/capture.js <tool> <blockMs> <phase-clock.js>
+const { TOOLS, THRESHOLD_MS, now } = require('../tools');
 const { performance } = require('node:perf_hooks');
-const { burnCpu, ENTERED } = require('./phase-clock');
-
 const toolName = process.argv[2];
 const blockMs = Number(process.argv[3] || 200);
+const { burnCpu, ENTERED } = require(process.argv[4]);
 const reports = [];
 let phaseStart = [];
 const handle = TOOLS[toolName].install((r) => reports.push(r));
@@ -33,7 +33,9 @@ function finish(blockStart, blockEnd) {
     reports: reports.map((r) => {
       const frames = r.frames || null;
       const names = frames ? frames.map((f) => f.functionName) : [];
-      const phase = names.map((n) => /^burn_(\d+)ms$/.exec(n)).find(Boolean);
+      // blockbuster samples all along the block: its first sample is the one taken at the crossing.
+      const firstNames = (r.extra?.firstSampleFrames || frames || []).map((f) => f.functionName);
+      const phase = firstNames.map((n) => /^burn_(\d+)ms$/.exec(n)).find(Boolean);
       return {
         firedAfterThresholdMs: r.firedAt - thresholdAt,
         // The phase function on the captured stack: the stack was taken during ms [phase, phase+1)

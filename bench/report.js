@@ -1,0 +1,196 @@
+'use strict';
+// results.json → the markdown of bench/results.md (and of the README's Benchmarks section).
+const { TOOLS, THRESHOLD_MS } = require('./tools');
+const { CLASSES, TOOLS: CLASS_TOOLS } = require('./phases/classes');
+const { median, summary } = require('./stats');
+
+const f = (x, d = 2) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const sg = (x, d = 2) => (x == null || !Number.isFinite(x) ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(d)}`);
+const range = (s, d = 2) => (s && s.median != null ? `${f(s.median, d)} (${f(s.min, d)}…${f(s.max, d)})` : '–');
+const aaResolved = (aa) => aa != null && Math.abs(aa - 1) <= 0.01;
+
+function markdown(r) {
+  const m = r.machine;
+  const L = [];
+  L.push(`Machine: ${m.nproc} × ${m.cpuModel}, ${m.platform}, shared with other engineers' builds and tests; load average ${r.loadavgStart.join(' / ')} at start, ${r.loadavgEnd.join(' / ')} at end. Commit ${m.commit}; Nodes ${r.lines.map((l) => l.version).join(', ')} (peers: system Node ${m.node}). Threshold ${THRESHOLD_MS} ms for every tool. Total ${f(r.elapsedS, 0)} s. Cells: median (min…max) unless said.`);
+  if (r.classesAgg) L.push('', ...classesTables(r));
+  if (r.costs || r.idle) L.push('', ...costsTable(r));
+  if (r.load || r.idle || r.rss || r.capture) L.push('', ...peersTable(r));
+  if (r.rules) L.push('', ...rulesTable(r.rules));
+  L.push('', ...findings(r));
+  return L.join('\n') + '\n';
+}
+
+// --- hard classes --------------------------------------------------------------------------------
+function classesTables(r) {
+  const lines = Object.keys(r.classesAgg);
+  const first = lines[0];
+  const n = r.config.runs;
+  const L = [];
+  L.push(`**Hard classes of block** (${n} runs per class, tool and Node line, each run a fresh process blocking once per class; right = the report names the function and the API, read from blockbuster's \`culprit\`/\`blockingCall\` and from the innermost frames of Sentry's captured stack):`);
+  L.push('');
+  const head = lines.map((l) => `blockbuster ${l}`).concat(lines.map((l) => `Sentry ${l}`));
+  L.push(`| class | ${head.join(' | ')} |`);
+  L.push(`| --- | ${head.map(() => '---').join(' | ')} |`);
+  for (const cls of r.classes[first].classes) {
+    const cell = (l, tool) => {
+      const a = r.classesAgg[l][tool]?.[cls];
+      if (!a) return tool === 'sentry' && r.classes[l].sentryUnavailable ? 'does not load' : '–';
+      if (cls === 'addon' && tool === 'bb') return `addon ${a.apiRight}/${a.n}, function ${a.fnRight}/${a.n}`;
+      return `${a.bothRight}/${a.n}`;
+    };
+    L.push(`| ${CLASSES[cls].label} | ${lines.map((l) => cell(l, 'bb')).concat(lines.map((l) => cell(l, 'sentry'))).join(' | ')} |`);
+  }
+  L.push('');
+  L.push(`What each tool named when it was not right (count of runs over all lines; blockbuster: culprit / API; Sentry: captured frames innermost first, down to the first user frame):`);
+  L.push('');
+  L.push('| class | blockbuster | Sentry |');
+  L.push('| --- | --- | --- |');
+  for (const cls of r.classes[first].classes) {
+    const wrong = (tool) => {
+      const all = {};
+      for (const l of lines) for (const [k, v] of Object.entries(r.classesAgg[l][tool]?.[cls]?.wrong || {})) {
+        // Sentry is wrong the same way on every line: summed; blockbuster's rare misses keep their line.
+        const key = tool === 'bb' ? `${k} (Node ${l})` : k;
+        all[key] = (all[key] || 0) + v;
+      }
+      const e = Object.entries(all).sort((a, b) => b[1] - a[1]);
+      return e.length ? e.map(([k, v]) => `\`${k}\` ×${v}`).join(', ') : '—';
+    };
+    L.push(`| ${cls} | ${wrong('bb')} | ${wrong('sentry')} |`);
+  }
+  const unloaded = lines.filter((l) => r.classes[l].sentryUnavailable);
+  if (unloaded.length) L.push('', ...unloaded.map((l) => `Sentry's module does not load in Node ${r.classes[l].version}: ${r.classes[l].sentryUnavailable}.`));
+  return L;
+}
+
+// --- costs per line ------------------------------------------------------------------------------
+function idleCell(r, key) {
+  if (!r.idle) return {};
+  const get = (w, k) => r.idle.map((x) => x[w][key]?.[k]);
+  const base = (w) => r.idle.map((x) => x[w][key.replace(/^[^@]+/, 'none')]?.cpuMs);
+  const delta = (w) => median(get(w, 'cpuMs').map((c, i) => c - base(w)[i]));
+  return { fresh: delta('fresh'), after: delta('afterTraffic'), wdFresh: median(get('fresh', 'watchdogMs')), wdAfter: median(get('afterTraffic', 'watchdogMs')), ctx: median(get('fresh', 'ctxSwitches')) };
+}
+
+function costsTable(r) {
+  const L = [];
+  L.push(`**Costs of watch() per Node line.** (a) and (c): median over 41 triplets of batches in one process (without, with, without watch(); Δ = with − mean of the two without; A/A = the second without − the first, the resolution). (b): /proc schedstat of idle servers (${r.config.rounds} rounds). (d): ${r.costs?.[r.lines[0].major]?.longBlock?.runs?.length ?? 5} triplets of 1 s CPU-bound blocks (without, with, without), iterations per ms of the main thread's own CPU time, so that other processes taking the core do not count.`);
+  L.push('');
+  L.push('| Node | (a) ns per loop iteration: without → with, Δ | (b) idle CPU Δ ms / 3 s vs no tool: fresh · after 20 requests (watchdog thread) | (c) ns per call of `JSON.parse(\'{"a":1}\')`: not watching → watching, Δ | (c) … of `fs.statSync` | (d) 1 s block, 20 ms threshold: watchdog thread CPU ms · samples · throughput ratio per CPU ms (A/A) |');
+  L.push('| --- | --- | --- | --- | --- | --- |');
+  for (const line of r.lines) {
+    const c = r.costs?.[line.major] || {};
+    const li = c.loopIteration;
+    const a = li && !li.error ? `${f(li.withoutNs, 0)} → ${f(li.withNs, 0)}, Δ ${f(li.deltaNs, 0)} (A/A ${f(li.aaDeltaNs, 0)})` : li?.error || '–';
+    const idle = idleCell(r, `bb-watch@${line.major}`);
+    const b = r.idle ? `${sg(idle.fresh)} (${f(idle.wdFresh)}) · ${sg(idle.after)} (${f(idle.wdAfter)})` : '–';
+    const rec = (api) => {
+      const x = c.recorder?.cases?.find((k) => k.api === api);
+      return x ? `${f(x.notWatchingNs, 0)} → ${f(x.watchingNs, 0)}, Δ ${f(x.deltaNs, 0)} (A/A ${f(x.aaDeltaNs, 0)})` : c.recorder?.error || '–';
+    };
+    let d = 'not run on this line';
+    if (c.longBlock?.runs) {
+      const runs = c.longBlock.runs;
+      d = `${range(summary(runs.map((x) => x.watchdogCpuMs)), 1)} · ${f(median(runs.map((x) => x.samples)), 0)} · ${range(summary(runs.map((x) => x.ratioPerCpu)), 3)} (A/A ${range(summary(runs.map((x) => x.aaRatioPerCpu)), 3)})`;
+    } else if (c.longBlock?.error) d = c.longBlock.error;
+    L.push(`| ${line.version} | ${a} | ${b} | ${rec('JSON.parse')} | ${rec('fs.statSync')} | ${d} |`);
+  }
+  return L;
+}
+
+// --- peers ---------------------------------------------------------------------------------------
+function peerAgg(r, t) {
+  const a = {};
+  if (r.load) {
+    const C = r.load.cycles;
+    for (const k of ['rpsRatio', 'p99Ratio', 'cpuPerReqRatio']) a[k] = summary(C.map((c) => c.tools[t]?.[k]));
+  }
+  if (r.idle) a.idle = idleCell(r, t);
+  if (r.rss) {
+    a.rssDelta = summary(r.rss.map((x) => x[t].rssMB - x.none.rssMB));
+    a.anonDelta = summary(r.rss.map((x) => x[t].anonMB - x.none.anonMB));
+  }
+  if (r.capture) {
+    const first = r.capture.map((x) => x[t]?.reports?.[0]);
+    a.reported = `${first.filter(Boolean).length}/${first.length}`;
+    a.phase = summary(first.map((x) => x?.capturedInPhaseMs ?? null));
+    a.fired = summary(first.map((x) => x?.firedAfterThresholdMs ?? null));
+    a.namesBurn = `${first.filter((x) => x?.namesBurnCpu).length}/${first.length}`;
+  }
+  return a;
+}
+
+function peersTable(r) {
+  const L = [];
+  const c = r.config;
+  L.push(`**Peers in Node ${r.machine.node}**: HTTP load in ${r.load?.cycles.length ?? 0} cycles over ${c.loadGroups} sets of servers, each tool in ABBA blocks of ≈${c.sliceS} s autocannon slices against "no tool" (${c.connections} connections, loopback); RSS after ${c.rssRequests} requests (${c.rounds} rounds); idle CPU over 3 s (${c.rounds} rounds); stack capture during a 200 ms CPU-bound block, read off the stack (${c.rounds} runs; the threshold is crossed in ms ${THRESHOLD_MS}). "no tool, second copy" is the A/A control: its distance from 1.000 is the resolution of the HTTP ratios in this run.`);
+  L.push('');
+  L.push('| tool | throughput ratio | p99 ratio | CPU per request ratio | idle CPU Δ ms / 3 s: fresh · after traffic | RSS Δ MB (private) | stack taken in block ms | names `burnCpu` | report after crossing, ms |');
+  L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const t of r.tools) {
+    if (t === 'none') continue;
+    const a = peerAgg(r, t);
+    L.push(`| ${TOOLS[t].label} | ${range(a.rpsRatio, 3)} | ${range(a.p99Ratio, 3)} | ${range(a.cpuPerReqRatio, 3)} | ${a.idle ? `${sg(a.idle.fresh)} · ${sg(a.idle.after)}` : '–'} | ${a.rssDelta ? `${sg(a.rssDelta.median, 1)} (${sg(a.anonDelta.median, 1)})` : '–'} | ${a.phase?.median != null ? range(a.phase, 0) : '–'} | ${a.namesBurn ?? '–'} | ${range(a.fired, 1)} |`);
+  }
+  for (const [t, why] of Object.entries(r.unavailable)) L.push(`| ${TOOLS[t].label} | ${why} | | | | | | | |`);
+  return L;
+}
+
+function rulesTable(rules) {
+  if (rules.error) return [`Rule set micro-benchmark: not run (${rules.error}).`];
+  const L = [`**Rule set** (every default rule active): ns per call, alternated batches; Δ = median per-pair wrapped − unwrapped (min…max):`, ''];
+  L.push('| case | unwrapped | wrapped | Δ | target |');
+  L.push('| --- | --- | --- | --- | --- |');
+  for (const c of rules.cases) L.push(`| ${c.label} | ${f(c.unwrappedNs, 0)} | ${f(c.wrappedNs, 0)} | ${f(c.deltaNs, 0)} (${f(c.deltaSpreadNs[0], 0)}…${f(c.deltaSpreadNs[1], 0)}) | ${c.target} |`);
+  return L;
+}
+
+// --- findings: targets met or missed, from this run's figures ---------------------------------------
+function findings(r) {
+  const L = ['**Targets, from this run:**', ''];
+  const mark = (ok) => (ok === true ? '✅' : ok === false ? '❌' : '⚠️ not resolved:');
+  if (r.classesAgg) {
+    const bad = [];
+    for (const [l, byTool] of Object.entries(r.classesAgg)) {
+      for (const [cls, a] of Object.entries(byTool.bb || {})) {
+        if (cls === 'errors') continue;
+        const right = cls === 'addon' ? a.apiRight : a.bothRight;
+        if (right < a.n) bad.push(`${cls} on ${l}: ${right}/${a.n}`);
+      }
+    }
+    L.push(`- ${mark(bad.length === 0)} blockbuster names the function and API of every hard class (the addon: the addon, caller said unknown) on every line${bad.length ? `: missed ${bad.join('; ')}` : ''}.`);
+  }
+  if (r.costs) {
+    const li = r.lines.map((l) => r.costs[l.major]?.loopIteration).filter((x) => x && !x.error);
+    L.push(`- (a) per loop iteration, Node ${r.lines.map((l) => l.major).join(' / ')}: Δ ${li.map((x) => `${f(x.deltaNs, 0)} (A/A ${f(x.aaDeltaNs, 0)})`).join(' / ')} ns; 48 ns before multi-sampling (Node 20). An A/A delta far from 0 means that line's Δ is not resolved in this run.`);
+    const rec = r.lines.map((l) => r.costs[l.major]?.recorder?.cases).filter(Boolean);
+    if (rec.length) L.push(`- (c) recorder per wrapped call while watching, same line order: JSON.parse Δ ${rec.map((c) => `${f(c[0].deltaNs, 0)} (A/A ${f(c[0].aaDeltaNs, 0)})`).join(' / ')} ns; fs.statSync Δ ${rec.map((c) => `${f(c[1].deltaNs, 0)} (A/A ${f(c[1].aaDeltaNs, 0)})`).join(' / ')} ns.`);
+    const lb = r.lines.map((l) => [l.major, r.costs[l.major]?.longBlock?.runs]).filter(([, x]) => x);
+    for (const [l, runs] of lb) {
+      const aa = median(runs.map((x) => x.aaRatioPerCpu));
+      const ratio = median(runs.map((x) => x.ratioPerCpu));
+      L.push(`- (d) Node ${l}, 1 s block at 20 ms: the watchdog thread used ${f(median(runs.map((x) => x.watchdogCpuMs)), 1)} ms CPU for ${f(median(runs.map((x) => x.samples)), 0)} samples; throughput per CPU ms ${f(ratio, 3)} of without (A/A ${f(aa, 3)}${aaResolved(aa) ? '' : ': not resolved to 1 % in this run'}).`);
+    }
+  }
+  if (r.idle) {
+    const per = r.lines.map((l) => idleCell(r, `bb-watch@${l.major}`));
+    L.push(`- ${mark(per.every((x) => Math.abs(x.fresh) <= 1))} (b) idle CPU within 1 ms / 3 s of no tool (fresh server): ${per.map((x) => sg(x.fresh)).join(' / ')} ms; the watchdog thread itself ${per.map((x) => f(x.wdFresh)).join(' / ')} ms (0.15 ms before).`);
+  }
+  if (r.rss) {
+    const a = peerAgg(r, 'bb-watch');
+    L.push(`- ${mark(a.rssDelta.median <= 1)} RSS after load ≤ 1 MB above no tool for watch(): ${sg(a.rssDelta.median, 1)} MB, of which private ${sg(a.anonDelta.median, 1)} MB (A/A ${sg(peerAgg(r, 'none-aa').rssDelta?.median, 1)} MB; +0.9 MB before the recorder and multi-sampling).`);
+  }
+  if (r.capture) {
+    const a = peerAgg(r, 'bb-watch');
+    L.push(`- ${mark(a.phase.median != null && a.phase.median - THRESHOLD_MS <= 1)} first stack taken ≤ 1 ms after the threshold crossing (read off the stack): block ms ${f(a.phase.median, 0)}; the report names \`burnCpu\` ${a.namesBurn}.`);
+  }
+  if (r.load) {
+    const aa = summary(r.load.cycles.map((c) => c.tools['none-aa']?.rpsRatio)).median;
+    const bb = summary(r.load.cycles.map((c) => c.tools['bb-watch']?.rpsRatio)).median;
+    L.push(`- ${mark(aaResolved(aa) ? bb >= 0.99 : null)} HTTP throughput ratio ≥ 0.99 for watch(): ${f(bb, 3)}, A/A control ${f(aa, 3)}${aaResolved(aa) ? '' : ' (this run cannot resolve 1 %)'}.`);
+  }
+  return L;
+}
+
+module.exports = { markdown };
