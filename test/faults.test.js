@@ -86,7 +86,6 @@ test('an output fd closed under the watcher: no crash, the watcher keeps running
 
 test(
   'an output fd that fails (EBADF) is said once on stderr',
-  { todo: 'fails: ReportSink.writeLine swallows every write error silently; fix: on the first failure write one line to fd 2 (when the output is not fd 2) naming the output and the error code' },
   async (t) => {
     const file = path.join(tempDir(t), 'out.log');
     const { stderr } = await runFixture(FIXTURE, ['closedFd', file]);

@@ -52,7 +52,7 @@ test('close() writes the count still suppressed, once', (t) => {
   assert.deepEqual(lines(file).slice(-1), ['blockbuster: 5 more blocks not reported (rate limit 1/min)']);
 });
 
-test('json lines carry suppressedBefore, and the closing count is an object', (t) => {
+test('json: a rate-limited count is its own line (kind suppressed), before the next report and at close', (t) => {
   const file = tempFile(t);
   const sink = new ReportSink({ output: file, format: 'json', maxReportsPerMinute: 1 });
   sink.write(error(1), 0);
@@ -61,9 +61,13 @@ test('json lines carry suppressedBefore, and the closing count is an object', (t
   sink.write(error(4), 60_001);
   sink.close();
   const out = lines(file).map((l) => JSON.parse(l));
-  assert.deepEqual(out.map((o) => o.suppressedBefore ?? o.suppressed), [0, 1, 1]);
+  assert.deepEqual(out.map((o) => o.kind), ['block', 'suppressed', 'block', 'suppressed']);
+  assert.deepEqual(out.map((o) => o.suppressed), [undefined, 1, undefined, 1]);
   assert.equal(out[2].name, 'BlockingError');
-  assert.equal(out[1].durationMs, 3);
+  assert.equal(out[2].durationMs, 3);
+  assert.equal(out[1].limitPerMinute, 1);
+  // toJSON() is the line: no field is added when it is written.
+  assert.equal(out[0].suppressedBefore, undefined);
 });
 
 test('a fractional limit works like its floor-plus-one in slots (the check is sentAt >= limit)', (t) => {
@@ -102,7 +106,9 @@ test('dropped reports are said in either format', (t) => {
   json.close();
   const [first, second] = lines(file);
   assert.equal(first, 'blockbuster: 3 blocks were not reported (report queue full)');
-  assert.deepEqual({ ...JSON.parse(second), time: undefined }, { name: 'BlockingError', source: 'watchdog', status: 'dropped', dropped: 4, time: undefined });
+  const { time, hostname, ...rest } = JSON.parse(second);
+  assert.ok(!Number.isNaN(Date.parse(time)) && typeof hostname === 'string');
+  assert.deepEqual(rest, { schemaVersion: 1, kind: 'dropped', pid: process.pid, threadId: 0, source: 'watchdog', dropped: 4 });
 });
 
 test('threadTag and isValidFd', () => {
