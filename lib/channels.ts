@@ -1,6 +1,5 @@
 // diagnostics_channel: every report on `blockbuster:block`; for a block that outlasted the live-line
 // delay, `blockbuster:ongoing` first, when JS runs again (it cannot run during the block).
-import * as diagnosticsChannel from 'node:diagnostics_channel';
 import type { BlockingError } from './blocking-error';
 import { envelope } from './schema';
 import type { LineEnvelope } from './schema';
@@ -8,8 +7,17 @@ import type { LineEnvelope } from './schema';
 export const BLOCK_CHANNEL = 'blockbuster:block';
 export const ONGOING_CHANNEL = 'blockbuster:ongoing';
 
-const blockChannel = diagnosticsChannel.channel(BLOCK_CHANNEL);
-const ongoingChannel = diagnosticsChannel.channel(ONGOING_CHANNEL);
+type Channel = import('node:diagnostics_channel').Channel;
+let channels: { block: Channel; ongoing: Channel } | undefined;
+
+// Created at the first report, not at require('blockbuster'): the module is not loaded before.
+function getChannels(): { block: Channel; ongoing: Channel } {
+  if (channels === undefined) {
+    const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
+    channels = { block: dc.channel(BLOCK_CHANNEL), ongoing: dc.channel(ONGOING_CHANNEL) };
+  }
+  return channels;
+}
 
 /** What `blockbuster:ongoing` carries: the live line's keys (schema kind `ongoing`) and the report. */
 export interface OngoingMessage extends LineEnvelope {
@@ -34,6 +42,7 @@ const STARTUP_LIVE_LINE_FACTOR = 10;
 
 /** Publishes a report; builds nothing unless someone subscribed. */
 export function publishReport(error: BlockingError, liveReportAfterMs: number): void {
+  const { block: blockChannel, ongoing: ongoingChannel } = getChannels();
   if (liveReportAfterMs > 0 && ongoingChannel.hasSubscribers) {
     const dueMs = error.phase === 'startup' ? liveReportAfterMs * STARTUP_LIVE_LINE_FACTOR : liveReportAfterMs;
     if ((error.durationMs ?? 0) >= dueMs) ongoingChannel.publish(ongoingMessage(error, dueMs));

@@ -1,7 +1,7 @@
 // Where diagnostics go: a rate-limited, synchronous line writer (stderr, an fd or a file).
 import * as fs from 'node:fs';
 import type { BlockingError } from './blocking-error';
-import { isatty } from 'node:tty';
+import { isatty } from './rules/builtins';
 import { codeFrame } from './source-map';
 import { culpritName, groupKey, humanReport, palette, wantsColor } from './human';
 import type { Palette } from './human';

@@ -1,5 +1,5 @@
 // The fields every JSON line carries (schema/report.schema.json): what it is, when, and where from.
-import { hostname as osHostname } from 'node:os';
+import { isBuiltinLoaded } from './rules/builtins';
 
 /** Bumped on a breaking change of any line; also in the schema's `$id`. */
 export const SCHEMA_VERSION = 1;
@@ -23,10 +23,13 @@ let cachedHostname: string | undefined;
 
 /** os.hostname() once: it is a system call and does not change under a running process. */
 export function hostname(): string {
-  return (cachedHostname ??= osHostname());
+  // Loaded here, not at require('blockbuster'): the rule set alone never writes a JSON line.
+  return (cachedHostname ??= (require('node:os') as typeof import('node:os')).hostname());
 }
 
 export function currentThreadId(): number {
+  // As in watch.ts: a worker has loaded worker_threads already; the main thread is 0 without it.
+  if (!isBuiltinLoaded('worker_threads')) return 0;
   return (require('node:worker_threads') as typeof import('node:worker_threads')).threadId;
 }
 

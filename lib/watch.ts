@@ -9,6 +9,7 @@ import type { BlockingError } from './blocking-error';
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { AsyncContextSlots, isAsyncLocalStorage } from './async-context';
 import { CallSiteRecorder } from './call-sites';
+import { isBuiltinLoaded } from './rules/builtins';
 import { ReportSink, isLogger, isValidFd, isWritable, readableReport, threadTag } from './output';
 import type { OutputFormat, OutputTarget } from './output';
 import { buildReport } from './report';
@@ -26,7 +27,10 @@ const MAX_QUEUED_REPORTS = 256;
 const MAX_SAMPLES = 50;
 
 // Loaded on the first watch(): require('blockbuster') for the rule set alone stays small.
+// A worker's bootstrap has loaded worker_threads already; loading it on the main thread would pull
+// in streams and the worker machinery (about 0.6 MB) just to learn that this is thread 0.
 function currentThread(): ThreadInfo {
+  if (!isBuiltinLoaded('worker_threads')) return { threadId: 0, threadName: undefined };
   const threads = require('node:worker_threads') as typeof import('node:worker_threads') & { threadName?: string };
   return { threadId: threads.threadId, threadName: threads.isMainThread ? undefined : threads.threadName };
 }

@@ -17,7 +17,9 @@ test('10,000 watch()/stop() cycles keep no memory (after 10,000 to warm caches; 
   const { lines, code } = await runFixture(FIXTURE, ['cycles', 10_000], { nodeArgs: ['--expose-gc', '--max-semi-space-size=1'], timeoutMs: 110_000 });
   assert.equal(code, 0);
   const [{ rssGrowth, heapUsedGrowth }] = lines;
-  assert.ok(rssGrowth < 1_000_000, `RSS grew ${rssGrowth} bytes`);
+  // Measured after warm-up on four Node lines: -1.4 to +1.1 MB of allocator noise, no trend. The
+  // leak this guards against was 1.3 KB a cycle (13 MB here): 4 MB catches it far above the noise.
+  assert.ok(rssGrowth < 4_000_000, `RSS grew ${rssGrowth} bytes`);
   assert.ok(heapUsedGrowth < 1_000_000, `heap grew ${heapUsedGrowth} bytes`);
 });
 
