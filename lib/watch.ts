@@ -456,7 +456,10 @@ class NativeWatcher implements InternalWatcher {
       return [buildReport(raw, this.#options.thresholdMs, this.#thread, (key) => this.#recorder.find(key), context)];
     } catch (buildError) {
       // Diagnostics never throw into the host; strict mode surfaces the bug.
-      if (this.#options.mode === 'strict') throw buildError;
+      if (this.#options.mode === 'strict') {
+        this.#surface(buildError, 'now');
+        return [];
+      }
       this.#sink.writeLine(`blockbuster: could not build the report of a ${Math.round(raw.durationMs)} ms block: ${String(buildError)}`);
       return [];
     }
@@ -469,18 +472,35 @@ class NativeWatcher implements InternalWatcher {
     if (this.#telemetry !== undefined) this.#ownWork(() => this.#telemetry?.report(error));
     const fails = options.mode === 'strict' && (error.phase === 'loop' || options.failOnStartup);
     if (options.onBlock) {
-      try {
-        options.onBlock(error);
-      } catch (callbackError) {
-        if (options.mode === 'strict') throw callbackError;
-        this.#sink.writeLine(`blockbuster: onBlock threw: ${String(callbackError)}`);
-      }
+      const onBlock = options.onBlock;
+      // The callback is blockbuster's work too: one that blocks must not be reported back to itself.
+      this.#ownWork(() => {
+        try {
+          onBlock(error);
+        } catch (callbackError) {
+          if (options.mode === 'strict') this.#surface(callbackError, moment);
+          else this.#sink.writeLine(`blockbuster: onBlock threw: ${String(callbackError)}`);
+        }
+      });
     } else if (error.phase === 'startup' && !fails) {
       this.#sink.writeStartup(error);
     } else if (options.mode === 'diagnostics') {
       this.#sink.write(error);
     }
     if (fails && this.#hooks.fail?.(error, moment === 'at-exit') !== true) this.#fail(error, moment);
+  }
+
+  // Thrown from the native callback that delivers reports, an error is lost (Node-API only warns,
+  // DEP0168): it is rethrown from a tick of its own, or said at exit where no tick runs.
+  #surface(thrown: unknown, moment: Moment): void {
+    if (moment === 'at-exit') {
+      this.#sink.writeLine(`blockbuster: ${thrown instanceof Error ? (thrown.stack ?? String(thrown)) : String(thrown)}`);
+      if (process.exitCode === undefined || Number(process.exitCode) === 0) process.exitCode = 1;
+      return;
+    }
+    process.nextTick(() => {
+      throw thrown;
+    });
   }
 
   #fail(error: BlockingError, moment: Moment): void {

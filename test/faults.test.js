@@ -1,6 +1,6 @@
 'use strict';
 // Faults around the watcher, each in a real child process: a failing onBlock, a failing or stalled
-// output, and a storm of short blocks. Tests marked `todo` fail today and name the product fix.
+// output, and a storm of short blocks.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -30,12 +30,6 @@ test('diagnostics: an onBlock that throws is said in one line per throw, and lat
 
 test(
   'strict: an onBlock that throws surfaces as an uncaught exception (the process fails)',
-  {
-    todo:
-      'fails on Node 20 and 24: the error is rethrown inside the thread-safe-function callback, where N-API swallows it ' +
-      '(DEP0168) and the BlockingError is never thrown either; fix: in lib/watch.ts deliver(), strict mode, ' +
-      'rethrow with process.nextTick(() => { throw callbackError }) (same for buildOrSay)',
-  },
   async () => {
     const { stderr, code } = await runFixture(FIXTURE, ['throwingOnBlock', 'strict']);
     assert.notEqual(code, 0, stderr);
@@ -55,12 +49,6 @@ test('a slow onBlock (100 ms of synchronous work) is never re-entered and the pr
 
 test(
   "an onBlock that blocks is not reported back to itself forever: its own blocks end with the app's",
-  {
-    todo:
-      'fails: onBlock runs outside the ownWork() bracket, so its own 100 ms is a block, reported to onBlock, which ' +
-      'blocks again: one call per 100 ms for as long as the loop lives (26 calls for 5 app blocks in 2 s). Fix: in ' +
-      'lib/watch.ts drain(), deliver inside the binding.ownWork(true/false) bracket that build() uses',
-  },
   async () => {
     const { lines, code } = await runFixture(FIXTURE, ['slowOnBlock', 100, 5], { timeoutMs: 60_000 });
     assert.equal(code, 0);
