@@ -11,7 +11,12 @@ export class AsyncContextSlots {
 
   constructor(storage: AsyncLocalStorage<unknown>) {
     this.#holder = Object.freeze({ storage, slots: this.#slots });
-    Object.defineProperty(globalThis, GLOBAL_KEY, { value: this.#holder, configurable: true, enumerable: false, writable: false });
+    Object.defineProperty(globalThis, GLOBAL_KEY, {
+      value: this.#holder,
+      configurable: true,
+      enumerable: false,
+      writable: false,
+    });
   }
 
   /** The value of the first of these samples that saw one; all of theirs are forgotten. */

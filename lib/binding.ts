@@ -187,11 +187,19 @@ function findBinding(): NativeBinding {
   };
 
   const buildDir = path.join(ROOT, 'build');
-  const built = attempt(path.join(buildDir, 'Release', 'blockbuster.node'), configuredAbi(buildDir), 'build/config.gypi');
+  const built = attempt(
+    path.join(buildDir, 'Release', 'blockbuster.node'),
+    configuredAbi(buildDir),
+    'build/config.gypi',
+  );
   if (built) return built;
   // Only now: the libc tag takes a process report, a few milliseconds.
   const libc = libcTag();
-  const prebuilt = attempt(path.join(ROOT, 'prebuilds', platform, `blockbuster.abi${abi}.${libc}.node`), abi, 'file name');
+  const prebuilt = attempt(
+    path.join(ROOT, 'prebuilds', platform, `blockbuster.abi${abi}.${libc}.node`),
+    abi,
+    'file name',
+  );
   if (prebuilt) return prebuilt;
 
   const shipped = shippedPrebuilds();
@@ -200,7 +208,9 @@ function findBinding(): NativeBinding {
     `blockbuster: watch() cannot load its native addon in Node ${process.version} (ABI ${abi}) on ${platform} (${libc}).`,
   ];
   if (builtFor.size > 0) {
-    lines.push(`The binary found was built for Node ABI ${[...builtFor].join(', ')}, not ${abi}: it cannot run in this Node.`);
+    lines.push(
+      `The binary found was built for Node ABI ${[...builtFor].join(', ')}, not ${abi}: it cannot run in this Node.`,
+    );
   } else if (here.length > 0) {
     lines.push(`The ${platform} prebuilds in this package are built for Node ABI ${here.join(', ')}, not ${abi}.`);
   } else {
@@ -209,6 +219,8 @@ function findBinding(): NativeBinding {
   lines.push('Tried:', ...tried.map((t) => `  - ${t}`));
   const list = shipped.map((p) => `${p.platform} ABI ${p.abi} ${p.libc}`).join(', ');
   lines.push(`Prebuilt binaries in this package: ${list || 'none'}.`);
-  lines.push(`Fix: run \`${FIX}\` to compile it for this Node (needs python3, make and a C++ compiler). The rule set (BlockBuster) works without it.`);
+  lines.push(
+    `Fix: run \`${FIX}\` to compile it for this Node (needs python3, make and a C++ compiler). The rule set (BlockBuster) works without it.`,
+  );
   throw new Error(lines.join('\n'));
 }

@@ -65,7 +65,11 @@ export const INTERNAL_FILES = {
 /** True for a frame in the user's own code: not Node internals, not a dependency. */
 export function isUserFrame(frame: StackFrame): boolean {
   const { file } = frame;
-  return file !== '' && !INTERNAL_FILES.prefixes.some((p) => file.startsWith(p)) && !INTERNAL_FILES.parts.some((p) => file.includes(p));
+  return (
+    file !== '' &&
+    !INTERNAL_FILES.prefixes.some((p) => file.startsWith(p)) &&
+    !INTERNAL_FILES.parts.some((p) => file.includes(p))
+  );
 }
 
 /** `fn (file:line:col)` — the way stack traces name a frame. */

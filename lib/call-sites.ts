@@ -39,9 +39,17 @@ const MAX_FRAMES = 64;
 
 // Only modules the process has loaded: wrapping must not load crypto, zlib or child_process.
 function targets(): Target[] {
-  const rules = defaultRules(true).map(({ name, owner, key }) => ({ name, owner: owner as Record<string, unknown>, key }));
+  const rules = defaultRules(true).map(({ name, owner, key }) => ({
+    name,
+    owner: owner as Record<string, unknown>,
+    key,
+  }));
   const json = JSON as unknown as Record<string, unknown>;
-  return [...rules, { name: 'JSON.parse', owner: json, key: 'parse' }, { name: 'JSON.stringify', owner: json, key: 'stringify' }];
+  return [
+    ...rules,
+    { name: 'JSON.parse', owner: json, key: 'parse' },
+    { name: 'JSON.stringify', owner: json, key: 'stringify' },
+  ];
 }
 
 export class CallSiteRecorder {
@@ -143,7 +151,12 @@ function replace(target: Target, saved: PropertyDescriptor, value: AnyFunction):
   if ('value' in saved && saved.writable) {
     target.owner[target.key] = value;
   } else if (saved.configurable) {
-    Object.defineProperty(target.owner, target.key, { value, writable: true, enumerable: saved.enumerable, configurable: true });
+    Object.defineProperty(target.owner, target.key, {
+      value,
+      writable: true,
+      enumerable: saved.enumerable,
+      configurable: true,
+    });
   }
   return target.owner[target.key] === value;
 }

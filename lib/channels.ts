@@ -53,7 +53,9 @@ export function publishReport(error: BlockingError, liveReportAfterMs: number): 
 function ongoingMessage(error: BlockingError, atMs: number): OngoingMessage {
   // The live line was due atMs after the block began, which ended durationMs after it began.
   const time = new Date(Date.parse(error.time) - Math.max(0, (error.durationMs ?? atMs) - atMs));
-  const where = error.culprit ? ` in ${error.culprit.functionName || '<anonymous>'} (${error.culprit.file}:${error.culprit.line}:${error.culprit.column})` : '';
+  const where = error.culprit
+    ? ` in ${error.culprit.functionName || '<anonymous>'} (${error.culprit.file}:${error.culprit.line}:${error.culprit.column})`
+    : '';
   return {
     ...envelope('ongoing', error.threadId, time),
     kind: 'ongoing',

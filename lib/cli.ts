@@ -98,13 +98,16 @@ function plan(argv: readonly string[]): Plan | 'help' | 'version' {
   if (values.rules) env.BLOCKBUSTER_RULES = '1';
   if (values['fail-on-startup']) env.BLOCKBUSTER_FAIL_ON_STARTUP = '1';
   if (values.output !== undefined) {
-    if (values.output === '') throw new UsageError('option --output must be stderr, a file descriptor or a file path, got ""');
+    if (values.output === '')
+      throw new UsageError('option --output must be stderr, a file descriptor or a file path, got ""');
     if (values.output !== 'stderr' && !/^\d+$/.test(values.output)) {
       // Said here, naming the flag, rather than by the program's preload naming a variable.
       try {
         fs.closeSync(fs.openSync(values.output, 'a'));
       } catch (error) {
-        throw new UsageError(`option --output: cannot open ${JSON.stringify(values.output)} for appending: ${(error as Error).message}`);
+        throw new UsageError(
+          `option --output: cannot open ${JSON.stringify(values.output)} for appending: ${(error as Error).message}`,
+        );
       }
     }
     env.BLOCKBUSTER_OUTPUT = values.output;
@@ -118,10 +121,12 @@ function plan(argv: readonly string[]): Plan | 'help' | 'version' {
   const hang = positiveMs('hang', values.hang);
   if (hang !== undefined) {
     if (values.mode !== 'strict') throw new UsageError('option --hang needs --mode strict');
-    if (Number(hang) <= Number(threshold ?? 20)) throw new UsageError(`option --hang must be greater than the threshold (${threshold ?? 20} ms), got ${hang}`);
+    if (Number(hang) <= Number(threshold ?? 20))
+      throw new UsageError(`option --hang must be greater than the threshold (${threshold ?? 20} ms), got ${hang}`);
     env.BLOCKBUSTER_HANG_MS = hang;
   }
-  if (command.length === 0) throw new UsageError('no program to run: blockbuster [options] -- node app.js, or blockbuster app.js');
+  if (command.length === 0)
+    throw new UsageError('no program to run: blockbuster [options] -- node app.js, or blockbuster app.js');
   // `node` means the Node running blockbuster; a bare script (short form) runs with it too.
   const resolved = explicit
     ? command[0] === 'node'
@@ -138,7 +143,8 @@ function withPreload(nodeOptions: string | undefined): string {
 }
 
 function version(): string {
-  return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string })
+    .version;
 }
 
 function main(): void {
@@ -157,7 +163,12 @@ function main(): void {
   const summaryDir = fs.mkdtempSync(path.join(os.tmpdir(), 'blockbuster-summary-'));
   const child = spawn(command[0], command.slice(1), {
     stdio: 'inherit',
-    env: { ...process.env, ...env, NODE_OPTIONS: withPreload(process.env.NODE_OPTIONS), [SUMMARY_DIR_VARIABLE]: summaryDir },
+    env: {
+      ...process.env,
+      ...env,
+      NODE_OPTIONS: withPreload(process.env.NODE_OPTIONS),
+      [SUMMARY_DIR_VARIABLE]: summaryDir,
+    },
   });
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
@@ -174,7 +185,8 @@ function main(): void {
     if (summary) {
       const summaries = readSummaries(summaryDir);
       // --format json: the summary is one more JSON line of the schema (kind 'summary').
-      const text = env.BLOCKBUSTER_FORMAT === 'json' ? JSON.stringify(summaryRecord(summaries)) : formatSummary(summaries);
+      const text =
+        env.BLOCKBUSTER_FORMAT === 'json' ? JSON.stringify(summaryRecord(summaries)) : formatSummary(summaries);
       process.stderr.write(`${text}\n`);
     }
     fs.rmSync(summaryDir, { recursive: true, force: true });

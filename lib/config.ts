@@ -59,26 +59,44 @@ export function readEnv(env: Env, defaults: EnvDefaults): EnvConfig {
   const thresholdMs = milliseconds(env, 'BLOCKBUSTER_THRESHOLD_MS') ?? 20;
   const rawMode = value(env, 'BLOCKBUSTER_MODE');
   if (rawMode !== undefined && rawMode !== 'diagnostics' && rawMode !== 'strict') {
-    throw new ConfigError(`BLOCKBUSTER_MODE must be 'diagnostics' or 'strict', got ${JSON.stringify(env.BLOCKBUSTER_MODE)}`);
+    throw new ConfigError(
+      `BLOCKBUSTER_MODE must be 'diagnostics' or 'strict', got ${JSON.stringify(env.BLOCKBUSTER_MODE)}`,
+    );
   }
   const mode: WatchMode = rawMode ?? defaults.mode;
   const rules = flag(env, 'BLOCKBUSTER_RULES') ?? defaults.rules;
   const rawOutput = value(env, 'BLOCKBUSTER_OUTPUT');
-  const output = rawOutput === undefined || rawOutput === 'stderr' ? 'stderr' : /^\d+$/.test(rawOutput) ? Number(rawOutput) : rawOutput;
+  const output =
+    rawOutput === undefined || rawOutput === 'stderr'
+      ? 'stderr'
+      : /^\d+$/.test(rawOutput)
+        ? Number(rawOutput)
+        : rawOutput;
   const format = value(env, 'BLOCKBUSTER_FORMAT') ?? 'text';
   if (format !== 'text' && format !== 'json') {
     throw new ConfigError(`BLOCKBUSTER_FORMAT must be 'text' or 'json', got ${JSON.stringify(env.BLOCKBUSTER_FORMAT)}`);
   }
   const hangMs = milliseconds(env, 'BLOCKBUSTER_HANG_MS');
   if (hangMs !== undefined && mode !== 'strict') {
-    throw new ConfigError(`BLOCKBUSTER_HANG_MS only applies to strict mode (BLOCKBUSTER_MODE=strict), got mode '${mode}'`);
+    throw new ConfigError(
+      `BLOCKBUSTER_HANG_MS only applies to strict mode (BLOCKBUSTER_MODE=strict), got mode '${mode}'`,
+    );
   }
   if (hangMs !== undefined && hangMs <= thresholdMs) {
-    throw new ConfigError(`BLOCKBUSTER_HANG_MS must be greater than the threshold (${thresholdMs} ms), got ${JSON.stringify(env.BLOCKBUSTER_HANG_MS)}`);
+    throw new ConfigError(
+      `BLOCKBUSTER_HANG_MS must be greater than the threshold (${thresholdMs} ms), got ${JSON.stringify(env.BLOCKBUSTER_HANG_MS)}`,
+    );
   }
   const failOnStartup = flag(env, 'BLOCKBUSTER_FAIL_ON_STARTUP') ?? false;
   return {
-    watch: { thresholdMs, mode, output, format, failOnStartup, ...(hangMs === undefined ? {} : { abortAfterMs: hangMs }) },
+    watch: {
+      thresholdMs,
+      mode,
+      output,
+      format,
+      failOnStartup,
+      ...(hangMs === undefined ? {} : { abortAfterMs: hangMs }),
+    },
     rules,
   };
 }

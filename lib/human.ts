@@ -35,7 +35,8 @@ const SHOWN_LINES = 10;
 /** `node internals`, `node_modules/fastify` (`@scope/name` kept whole), or undefined for the user's frame. */
 function foldGroup(frame: StackFrame): string | undefined {
   const file = frame.file;
-  if (file === '' || file.startsWith('node:') || file.startsWith('internal/') || file.startsWith('internal\\')) return 'node internals';
+  if (file === '' || file.startsWith('node:') || file.startsWith('internal/') || file.startsWith('internal\\'))
+    return 'node internals';
   const filePath = toPath(file) ?? file;
   const parts = filePath.split(/[\\/]/);
   const at = parts.lastIndexOf('node_modules');
@@ -47,7 +48,7 @@ function foldGroup(frame: StackFrame): string | undefined {
 /** `    at f (file:1:2)` lines; runs of two or more frames of one group become `    … 6 frames in node_modules/fastify`. */
 export function foldedFrames(frames: readonly StackFrame[], colors: Palette = plain): string[] {
   const out: string[] = [];
-  for (let i = 0; i < frames.length && out.length < SHOWN_LINES; ) {
+  for (let i = 0; i < frames.length && out.length < SHOWN_LINES;) {
     const group = foldGroup(frames[i]);
     let end = i + 1;
     while (group !== undefined && end < frames.length && foldGroup(frames[end]) === group) end++;
@@ -70,7 +71,13 @@ export function humanReport(error: BlockingError, headline: string, colors: Pale
   const lines = [colors.headline(headline)];
   // Read only for lines a human will see: onBlock and JSON output never pay for it.
   const code = error.culprit && codeFrame(error.culprit, 1, 1);
-  if (code) lines.push(code.split('\n').map((line) => (line.startsWith('>') ? colors.culprit(line) : line)).join('\n'));
+  if (code)
+    lines.push(
+      code
+        .split('\n')
+        .map((line) => (line.startsWith('>') ? colors.culprit(line) : line))
+        .join('\n'),
+    );
   lines.push(...foldedFrames(error.frames, colors));
   return lines.join('\n');
 }

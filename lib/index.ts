@@ -1,5 +1,12 @@
 export { BlockingError, isUserFrame, formatFrame } from './blocking-error';
-export type { StackFrame, BlockState, BlockPhase, BlockingErrorSource, BlockingErrorInit, BlockingErrorJSON } from './blocking-error';
+export type {
+  StackFrame,
+  BlockState,
+  BlockPhase,
+  BlockingErrorSource,
+  BlockingErrorInit,
+  BlockingErrorJSON,
+} from './blocking-error';
 export type { OutputFormat, OutputTarget, WritableOutput, LoggerOutput } from './output';
 export type { OngoingMessage } from './channels';
 export type { LineKind, LineEnvelope } from './schema';

@@ -10,7 +10,9 @@ type ModuleClass = typeof import('node:module');
 function hostModule(): ModuleClass {
   const sandboxed = require('node:module') as ModuleClass;
   const parent = Object.getPrototypeOf(sandboxed) as unknown;
-  return typeof parent === 'function' && typeof (parent as Partial<ModuleClass>).createRequire === 'function' ? (parent as ModuleClass) : sandboxed;
+  return typeof parent === 'function' && typeof (parent as Partial<ModuleClass>).createRequire === 'function'
+    ? (parent as ModuleClass)
+    : sandboxed;
 }
 
 const hostRequire = hostModule().createRequire(__filename);
@@ -24,14 +26,21 @@ type Hooks = { beforeEach: Hook; afterEach: Hook; afterAll: Hook };
 
 function jestHooks(): Hooks {
   const scope = globalThis as Partial<Record<keyof Hooks, unknown>>;
-  if (typeof scope.beforeEach === 'function' && typeof scope.afterEach === 'function' && typeof scope.afterAll === 'function') {
+  if (
+    typeof scope.beforeEach === 'function' &&
+    typeof scope.afterEach === 'function' &&
+    typeof scope.afterAll === 'function'
+  ) {
     return scope as Hooks;
   }
   // injectGlobals: false
   return require('@jest/globals') as Hooks;
 }
 
-const current: SessionModule.TestSession = startSession({ runner: 'jest', isLoaderFrame: (file) => JEST_LOADER.test(file) });
+const current: SessionModule.TestSession = startSession({
+  runner: 'jest',
+  isLoaderFrame: (file) => JEST_LOADER.test(file),
+});
 current.fileStarted();
 const hooks = jestHooks();
 hooks.beforeEach(() => current.begin());

@@ -17,7 +17,11 @@ const PATCHED = Symbol.for('blockbuster.mochaRunnablePatched');
 
 // Runnable.prototype is the object in the hook's prototype chain that owns run().
 function runnablePrototype(runnable: object): (RunnableLike & { [PATCHED]?: true }) | undefined {
-  for (let proto = Object.getPrototypeOf(runnable) as object | null; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
+  for (
+    let proto = Object.getPrototypeOf(runnable) as object | null;
+    proto !== null;
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
     if (Object.prototype.hasOwnProperty.call(proto, 'run')) return proto as RunnableLike;
   }
   return undefined;

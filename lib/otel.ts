@@ -96,13 +96,27 @@ export class Telemetry {
     const provider = api?.metrics.getMeterProvider();
     const meter = provider?.getMeter(SCOPE, version());
     // A meter from the no-op provider: no SDK registered, no histogram to run.
-    if (api == null || provider === undefined || meter === undefined || meter instanceof api.createNoopMeter().constructor) return;
+    if (
+      api == null ||
+      provider === undefined ||
+      meter === undefined ||
+      meter instanceof api.createNoopMeter().constructor
+    )
+      return;
     let instruments = instrumentsByProvider.get(provider);
     if (instruments === undefined) {
       instruments = {
-        duration: meter.createHistogram('blockbuster.block.duration', { unit: 'ms', description: 'Duration of each event-loop block over the threshold' }),
-        blocks: meter.createCounter('blockbuster.blocks', { description: 'Event-loop blocks over the threshold, by culprit' }),
-        delay: meter.createObservableGauge('blockbuster.event_loop.delay', { unit: 'ms', description: 'Event-loop delay percentiles since the last collection' }),
+        duration: meter.createHistogram('blockbuster.block.duration', {
+          unit: 'ms',
+          description: 'Duration of each event-loop block over the threshold',
+        }),
+        blocks: meter.createCounter('blockbuster.blocks', {
+          description: 'Event-loop blocks over the threshold, by culprit',
+        }),
+        delay: meter.createObservableGauge('blockbuster.event_loop.delay', {
+          unit: 'ms',
+          description: 'Event-loop delay percentiles since the last collection',
+        }),
       };
       instrumentsByProvider.set(provider, instruments);
     }
@@ -158,7 +172,11 @@ export class Telemetry {
     }
     const attributes: Attributes = { 'blockbuster.phase': error.phase, 'blockbuster.state': error.state ?? 'js' };
     if (error.durationMs !== undefined) instruments.duration.record(error.durationMs, attributes);
-    instruments.blocks.add(1, { ...attributes, 'blockbuster.culprit': culprit, 'blockbuster.blocking_call': error.blockingCall ?? '' });
+    instruments.blocks.add(1, {
+      ...attributes,
+      'blockbuster.culprit': culprit,
+      'blockbuster.blocking_call': error.blockingCall ?? '',
+    });
   }
 
   stop(): void {

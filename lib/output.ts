@@ -94,7 +94,9 @@ export class ReportSink {
       this.fd = output === 'stderr' ? 2 : (output as number);
     }
     this.nativeFd = this.fd ?? 2;
-    const tty = this.stream ? (this.stream as { isTTY?: boolean }).isTTY === true : this.fd !== undefined && isatty(this.fd);
+    const tty = this.stream
+      ? (this.stream as { isTTY?: boolean }).isTTY === true
+      : this.fd !== undefined && isatty(this.fd);
     this.colors = palette(this.format === 'text' && !this.logger && wantsColor(tty));
   }
 
@@ -125,7 +127,8 @@ export class ReportSink {
       this.writeReport(error, this.logger ? error.message : JSON.stringify(error));
     } else {
       let repeats = '';
-      if (group !== undefined && group.repeats > 0) repeats = ` (and ${group.repeats} more blocks in ${group.name} since ${clock(group.since)})`;
+      if (group !== undefined && group.repeats > 0)
+        repeats = ` (and ${group.repeats} more blocks in ${group.name} since ${clock(group.since)})`;
       this.remember(key, { name: culpritName(error), since: now, repeats: 0 });
       this.writeReport(error, this.text(error, suppressed, repeats));
     }
@@ -136,7 +139,11 @@ export class ReportSink {
   writeStartup(error: BlockingError): void {
     this.writeReport(
       error,
-      this.logger ? error.message : this.format === 'json' ? JSON.stringify(error) : `blockbuster: ${threadTag(error)}${error.message} [state=${error.state}, threshold=${error.thresholdMs} ms]`,
+      this.logger
+        ? error.message
+        : this.format === 'json'
+          ? JSON.stringify(error)
+          : `blockbuster: ${threadTag(error)}${error.message} [state=${error.state}, threshold=${error.thresholdMs} ms]`,
     );
   }
 
@@ -174,7 +181,10 @@ export class ReportSink {
   }
 
   private writeRepeats(group: Group): void {
-    if (group.repeats > 0) this.emit(`blockbuster: and ${group.repeats} more blocks in ${group.name} since ${clock(group.since)} (the same culprit: counted, not repeated)`);
+    if (group.repeats > 0)
+      this.emit(
+        `blockbuster: and ${group.repeats} more blocks in ${group.name} since ${clock(group.since)} (the same culprit: counted, not repeated)`,
+      );
   }
 
   private writeSuppressed(count: number, threadId?: number): void {
@@ -203,7 +213,8 @@ export class ReportSink {
   private emit(line: string): void {
     if (this.stream) {
       const stream = this.stream;
-      if (stream.destroyed === true || stream.writableEnded === true) return this.failedOnce(new Error('the stream is closed'));
+      if (stream.destroyed === true || stream.writableEnded === true)
+        return this.failedOnce(new Error('the stream is closed'));
       try {
         stream.write(`${line}\n`, (error) => {
           if (error) this.failedOnce(error);
@@ -227,7 +238,10 @@ export class ReportSink {
     this.failed = true;
     const what = this.logger ? 'the logger' : this.stream ? 'the output stream' : `fd ${this.fd}`;
     try {
-      writeSync(2, `blockbuster: cannot write reports to ${what} (${error instanceof Error ? error.message : String(error)}); the watchdog keeps running, its reports to that output are lost\n`);
+      writeSync(
+        2,
+        `blockbuster: cannot write reports to ${what} (${error instanceof Error ? error.message : String(error)}); the watchdog keeps running, its reports to that output are lost\n`,
+      );
     } catch {
       // stderr itself is gone: nothing left to tell.
     }
@@ -240,11 +254,15 @@ export class ReportSink {
     if (suppressed > 0) headline += ` (${suppressed} earlier blocks not reported: rate limit)`;
     return humanReport(error, headline, this.colors);
   }
-
 }
 
 export function isLogger(value: unknown): value is LoggerOutput {
-  return typeof value === 'object' && value !== null && typeof (value as LoggerOutput).warn === 'function' && typeof (value as LoggerOutput).info === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as LoggerOutput).warn === 'function' &&
+    typeof (value as LoggerOutput).info === 'function'
+  );
 }
 
 export function isWritable(value: unknown): value is WritableOutput {

@@ -33,7 +33,12 @@ function start(): void {
     throw error;
   }
   // Diagnostics never throws into the program: the rule set reports its calls instead of raising.
-  if (config.rules) new BlockBuster(config.watch.mode === 'strict' ? {} : { mode: 'report', output: config.watch.output, format: config.watch.format }).activate();
+  if (config.rules)
+    new BlockBuster(
+      config.watch.mode === 'strict'
+        ? {}
+        : { mode: 'report', output: config.watch.output, format: config.watch.format },
+    ).activate();
   if (recorder === undefined) return;
   // After the watcher's own exit listener, so blocks delivered at exit are counted.
   process.on('exit', () => recorder.write());

@@ -106,7 +106,12 @@ function isOwnFrame(frame: StackFrame): boolean {
   return OWN_DIRS.some((dir) => file.startsWith(dir));
 }
 
-function viewSample(raw: RawSample, ownerOf: (key: number) => RawSample | undefined, lateMs: number, lookup: CallSiteLookup | undefined): SampleView {
+function viewSample(
+  raw: RawSample,
+  ownerOf: (key: number) => RawSample | undefined,
+  lateMs: number,
+  lookup: CallSiteLookup | undefined,
+): SampleView {
   const record = raw.inTrackedCall ? lookup?.(raw.key) : undefined;
   // The stack comes from the sample that asked for the interrupt: if that one waited long, the
   // thread sat in C++ all along, whenever this sample was taken.
@@ -117,20 +122,48 @@ function viewSample(raw: RawSample, ownerOf: (key: number) => RawSample | undefi
   // A late interrupt shows whatever ran after the native call; the wrapper saw who made it.
   if (record && (late || stack.length === 0)) {
     const frames = mapFrames(record.frames);
-    return { ...base, state: 'native', culprit: culpritOf(frames).culprit, blockingCall: record.api, source: 'call-site', frames };
+    return {
+      ...base,
+      state: 'native',
+      culprit: culpritOf(frames).culprit,
+      blockingCall: record.api,
+      source: 'call-site',
+      frames,
+    };
   }
   const frames = mapFrames(stack);
-  if (frames.length === 0) return { ...base, state: stateOf(raw, undefined, true), culprit: undefined, blockingCall: record?.api, source: 'none', frames };
+  if (frames.length === 0)
+    return {
+      ...base,
+      state: stateOf(raw, undefined, true),
+      culprit: undefined,
+      blockingCall: record?.api,
+      source: 'none',
+      frames,
+    };
   const { culprit, index } = culpritOf(frames);
   // GC stops JS where it allocated and hands back to it: its late stack is still the right one.
   if (late && raw.vmState !== 'atomics-wait' && raw.vmState !== 'gc') {
     // An untracked native call (an addon, a builtin we don't wrap): its caller may have returned.
-    return { ...base, state: 'native', culprit: undefined, blockingCall: undefined, source: 'none', frames, lateCulprit: culprit };
+    return {
+      ...base,
+      state: 'native',
+      culprit: undefined,
+      blockingCall: undefined,
+      source: 'none',
+      frames,
+      lateCulprit: culprit,
+    };
   }
   let blockingCall = culprit ? findBlockingCall(frames, index) : undefined;
   if (raw.vmState === 'atomics-wait') blockingCall = 'Atomics.wait';
   // Many short tracked calls in a loop: the sample fell between two, the recorder saw the next.
-  if (!blockingCall && record && culprit && culpritOf(mapFrames(record.frames)).culprit?.functionName === culprit.functionName) {
+  if (
+    !blockingCall &&
+    record &&
+    culprit &&
+    culpritOf(mapFrames(record.frames)).culprit?.functionName === culprit.functionName
+  ) {
     blockingCall = record.api;
   }
   return { ...base, state: stateOf(raw, blockingCall, late), culprit, blockingCall, source: 'interrupt', frames };
@@ -146,7 +179,9 @@ function stateOf(raw: RawSample, blockingCall: string | undefined, late: boolean
 
 /** Samples that name the same function (and API) are one group; the largest group is the answer. */
 function groupKey(view: SampleView): string {
-  const where = view.culprit ? `${view.culprit.functionName}@${view.culprit.file}` : `native:${view.nativeModule ?? ''}`;
+  const where = view.culprit
+    ? `${view.culprit.functionName}@${view.culprit.file}`
+    : `native:${view.nativeModule ?? ''}`;
   return `${where}|${view.blockingCall ?? ''}`;
 }
 
@@ -157,9 +192,13 @@ function groupKey(view: SampleView): string {
  */
 function confirmLateCulprits(views: readonly SampleView[]): SampleView[] {
   const key = (frame: StackFrame): string => `${frame.functionName}@${frame.file}`;
-  const seen = new Set(views.filter((view) => view.source === 'interrupt' && view.culprit).map((view) => key(view.culprit as StackFrame)));
+  const seen = new Set(
+    views.filter((view) => view.source === 'interrupt' && view.culprit).map((view) => key(view.culprit as StackFrame)),
+  );
   return views.map((view) =>
-    view.lateCulprit && seen.has(key(view.lateCulprit)) ? { ...view, culprit: view.lateCulprit, state: 'js', source: 'interrupt' } : view,
+    view.lateCulprit && seen.has(key(view.lateCulprit))
+      ? { ...view, culprit: view.lateCulprit, state: 'js', source: 'interrupt' }
+      : view,
   );
 }
 
@@ -181,9 +220,22 @@ function dominant(views: readonly SampleView[]): { view: SampleView; count: numb
   let best: Group | undefined;
   // A sample that names something beats one that names nothing, at equal counts.
   for (const group of groups.values()) {
-    if (!best || group.count > best.count || (group.count === best.count && !best.view.culprit && group.view.culprit)) best = group;
+    if (!best || group.count > best.count || (group.count === best.count && !best.view.culprit && group.view.culprit))
+      best = group;
   }
-  if (!best) return { view: { atMs: 0, state: 'native', culprit: undefined, blockingCall: undefined, nativeModule: undefined, source: 'none', frames: [] }, count: 0 };
+  if (!best)
+    return {
+      view: {
+        atMs: 0,
+        state: 'native',
+        culprit: undefined,
+        blockingCall: undefined,
+        nativeModule: undefined,
+        source: 'none',
+        frames: [],
+      },
+      count: 0,
+    };
   // The group's state is what most of its samples saw (one sample may land in a GC).
   const state = [...best.states].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
   return { view: { ...best.view, state }, count: best.count };
@@ -201,12 +253,21 @@ function where(frame: StackFrame): string {
 }
 
 /** Error message: "Event loop blocked for 152 ms by fs.readFileSync in loadConfig (src/config.js:12:7)". */
-function describe(durationMs: number, view: SampleView, count: number, total: number, state: BlockState, phase: BlockPhase): string {
+function describe(
+  durationMs: number,
+  view: SampleView,
+  count: number,
+  total: number,
+  state: BlockState,
+  phase: BlockPhase,
+): string {
   let text = `Event loop blocked for ${Math.round(durationMs)} ms`;
   if (view.blockingCall) text += ` by ${view.blockingCall}`;
   if (view.culprit) text += ` in ${where(view.culprit)}`;
   else if (view.nativeModule) text += ` in native addon ${view.nativeModule} (its JavaScript caller is not known)`;
-  else if (view.frames.length > 0) text += ' in native code; the JavaScript function that called it is not known (V8 sampled the stack after it returned)';
+  else if (view.frames.length > 0)
+    text +=
+      ' in native code; the JavaScript function that called it is not known (V8 sampled the stack after it returned)';
   else if (total === 0) text += ' (it ended as the watchdog looked: no sample was taken)';
   else if (state === 'native') text += ' in native code (no JavaScript was on the stack)';
   // The share is news only when the samples disagree.
@@ -216,12 +277,20 @@ function describe(durationMs: number, view: SampleView, count: number, total: nu
   return text;
 }
 
-export function buildReport(raw: RawReport, thresholdMs: number, thread: ThreadInfo, lookup?: CallSiteLookup, context?: unknown): BlockingError {
+export function buildReport(
+  raw: RawReport,
+  thresholdMs: number,
+  thread: ThreadInfo,
+  lookup?: CallSiteLookup,
+  context?: unknown,
+): BlockingError {
   const lateMs = lateAfterMs(thresholdMs);
   const byKey = new Map(raw.samples.map((sample) => [sample.key, sample]));
   const all = raw.samples.map((sample) => viewSample(sample, (key) => byKey.get(key), lateMs, lookup));
   // A sample that saw nothing (its interrupt never ran, no tracked call, no addon) casts no vote.
-  const informative = all.filter((view) => view.culprit || view.blockingCall || view.nativeModule || view.frames.length > 0);
+  const informative = all.filter(
+    (view) => view.culprit || view.blockingCall || view.nativeModule || view.frames.length > 0,
+  );
   const views = confirmLateCulprits(informative.length > 0 ? informative : all);
   const { view, count } = dominant(views);
   const state: BlockState = raw.gcMs >= raw.durationMs / 2 && view.state !== 'atomics-wait' ? 'gc' : view.state;

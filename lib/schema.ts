@@ -34,5 +34,12 @@ export function currentThreadId(): number {
 }
 
 export function envelope(kind: LineKind, threadId: number = currentThreadId(), time: Date = new Date()): LineEnvelope {
-  return { schemaVersion: SCHEMA_VERSION, kind, time: time.toISOString(), pid: process.pid, hostname: hostname(), threadId };
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    kind,
+    time: time.toISOString(),
+    pid: process.pid,
+    hostname: hostname(),
+    threadId,
+  };
 }

@@ -62,7 +62,14 @@ export class SummaryRecorder {
     const durationMs = error.durationMs ?? 0;
     const entry = this.byCulprit.get(key);
     if (entry === undefined) {
-      this.byCulprit.set(key, { culprit, blockingCall: error.blockingCall, phase: error.phase, count: 1, totalMs: durationMs, worstMs: durationMs });
+      this.byCulprit.set(key, {
+        culprit,
+        blockingCall: error.blockingCall,
+        phase: error.phase,
+        count: 1,
+        totalMs: durationMs,
+        worstMs: durationMs,
+      });
     } else {
       entry.count++;
       entry.totalMs += durationMs;
@@ -80,7 +87,16 @@ export class SummaryRecorder {
       argv: process.argv.slice(1),
       thresholdMs: this.thresholdMs,
       culprits: [...this.byCulprit.values()],
-      delayMs: h.count === 0 ? undefined : { count: h.count, p50: ms(h.percentile(50)), p90: ms(h.percentile(90)), p99: ms(h.percentile(99)), max: ms(h.max) },
+      delayMs:
+        h.count === 0
+          ? undefined
+          : {
+              count: h.count,
+              p50: ms(h.percentile(50)),
+              p90: ms(h.percentile(90)),
+              p99: ms(h.percentile(99)),
+              max: ms(h.max),
+            },
     };
     try {
       writeFileSync(path.join(this.dir, `${process.pid}-${threadId}.json`), JSON.stringify(summary));
@@ -161,14 +177,18 @@ export function formatSummary(summaries: readonly ThreadSummary[]): string {
     lines.push(`  ${pad('count', 5)}  ${pad('total ms', 9)}  ${pad('worst ms', 9)}  culprit`);
     for (const row of rows) {
       const what = `${row.blockingCall ? `${row.blockingCall} in ` : ''}${row.culprit}${row.phase === 'startup' ? ' [start-up]' : ''}`;
-      lines.push(`  ${pad(String(row.count), 5)}  ${pad(String(Math.round(row.totalMs)), 9)}  ${pad(String(Math.round(row.worstMs)), 9)}  ${what}`);
+      lines.push(
+        `  ${pad(String(row.count), 5)}  ${pad(String(Math.round(row.totalMs)), 9)}  ${pad(String(Math.round(row.worstMs)), 9)}  ${what}`,
+      );
     }
   }
   for (const thread of summaries) {
     if (thread.delayMs === undefined) continue;
     const d = thread.delayMs;
     const who = thread.threadId === 0 ? `pid ${thread.pid}` : `pid ${thread.pid} worker ${thread.threadId}`;
-    lines.push(`  loop delay (${who}, ${d.count} samples at 10 ms): p50 ${d.p50} ms, p90 ${d.p90} ms, p99 ${d.p99} ms, max ${d.max} ms`);
+    lines.push(
+      `  loop delay (${who}, ${d.count} samples at 10 ms): p50 ${d.p50} ms, p90 ${d.p90} ms, p99 ${d.p99} ms, max ${d.max} ms`,
+    );
   }
   return lines.join('\n');
 }

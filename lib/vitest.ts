@@ -5,7 +5,11 @@ import type { VitestHooks } from './testing/vitest';
 
 function globalHooks(): VitestHooks {
   const scope = globalThis as Partial<Record<keyof VitestHooks, unknown>>;
-  if (typeof scope.beforeEach !== 'function' || typeof scope.afterEach !== 'function' || typeof scope.afterAll !== 'function') {
+  if (
+    typeof scope.beforeEach !== 'function' ||
+    typeof scope.afterEach !== 'function' ||
+    typeof scope.afterAll !== 'function'
+  ) {
     throw new Error(
       "blockbuster/vitest: require() needs vitest's globals (test.globals: true); otherwise load it as setupFiles: ['blockbuster/vitest'] (ES module), inside a vitest run",
     );

@@ -107,7 +107,9 @@ const OPTION_NAMES = [
 function positiveFinite(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number') {
-    throw new TypeError(`watch(): option ${name} must be a number of milliseconds${fallback === 0 ? ' or false' : ''}, got ${describeValue(value)}`);
+    throw new TypeError(
+      `watch(): option ${name} must be a number of milliseconds${fallback === 0 ? ' or false' : ''}, got ${describeValue(value)}`,
+    );
   }
   if (!Number.isFinite(value) || value <= 0) {
     throw new RangeError(`watch(): option ${name} must be a finite number > 0, got ${value}`);
@@ -119,15 +121,23 @@ function positiveFinite(name: string, value: unknown, fallback: number): number 
 function durationOrOff(name: string, value: unknown, fallback: number): number {
   if (value === false) return 0;
   if (value !== undefined && typeof value !== 'number') {
-    throw new TypeError(`watch(): option ${name} must be a number of milliseconds or false, got ${describeValue(value)}`);
+    throw new TypeError(
+      `watch(): option ${name} must be a number of milliseconds or false, got ${describeValue(value)}`,
+    );
   }
   return positiveFinite(name, value, fallback);
 }
 
 /** The new name or its old alias, never both: `[name used, value]`. */
-function aliased(options: WatchOptions, name: 'liveReportAfterMs' | 'abortAfterMs', alias: 'hangReportMs' | 'hangMs'): [string, unknown] {
+function aliased(
+  options: WatchOptions,
+  name: 'liveReportAfterMs' | 'abortAfterMs',
+  alias: 'hangReportMs' | 'hangMs',
+): [string, unknown] {
   if (options[name] !== undefined && options[alias] !== undefined) {
-    throw new TypeError(`watch(): options ${name} and ${alias} are the same option (${alias} is the old name); give only ${name}`);
+    throw new TypeError(
+      `watch(): options ${name} and ${alias} are the same option (${alias} is the old name); give only ${name}`,
+    );
   }
   return options[alias] !== undefined ? [alias, options[alias]] : [name, options[name]];
 }
@@ -135,7 +145,9 @@ function aliased(options: WatchOptions, name: 'liveReportAfterMs' | 'abortAfterM
 function describeValue(value: unknown): string {
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
   if (value === null) return 'null';
-  return typeof value === 'object' || typeof value === 'function' ? `a ${typeof value}` : `${typeof value} ${String(value)}`;
+  return typeof value === 'object' || typeof value === 'function'
+    ? `a ${typeof value}`
+    : `${typeof value} ${String(value)}`;
 }
 
 export function resolveOptions(options: WatchOptions | undefined): ResolvedOptions {
@@ -164,7 +176,9 @@ export function resolveOptions(options: WatchOptions | undefined): ResolvedOptio
   }
   const abortAfterMs = durationOrOff(abortName, abortValue, 0);
   if (abortAfterMs !== 0 && abortAfterMs <= thresholdMs) {
-    throw new RangeError(`watch(): option ${abortName} must be greater than thresholdMs (${thresholdMs}), got ${abortAfterMs}`);
+    throw new RangeError(
+      `watch(): option ${abortName} must be greater than thresholdMs (${thresholdMs}), got ${abortAfterMs}`,
+    );
   }
   const output = checkOutput(options.output ?? 'stderr');
   const format = options.format ?? 'text';
@@ -194,13 +208,21 @@ export function resolveOptions(options: WatchOptions | undefined): ResolvedOptio
 }
 
 function checkOutput(output: unknown): OutputTarget {
-  if (output === 'stderr' || (typeof output === 'string' && output.length > 0) || isLogger(output) || isWritable(output)) return output as OutputTarget;
+  if (
+    output === 'stderr' ||
+    (typeof output === 'string' && output.length > 0) ||
+    isLogger(output) ||
+    isWritable(output)
+  )
+    return output as OutputTarget;
   if (isValidFd(output)) {
     try {
       // A closed or never-opened fd fails here, naming the option, not on the first report.
       fstatSync(output);
     } catch (error) {
-      throw new TypeError(`watch(): option output: file descriptor ${output} is not open (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      throw new TypeError(
+        `watch(): option output: file descriptor ${output} is not open (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      );
     }
     return output;
   }
@@ -334,7 +356,9 @@ class NativeWatcher implements InternalWatcher {
     try {
       this.#sink = new ReportSink(options);
     } catch (error) {
-      throw new Error(`watch(): option output: cannot open ${JSON.stringify(options.output)} for appending: ${(error as Error).message}`);
+      throw new Error(
+        `watch(): option output: cannot open ${JSON.stringify(options.output)} for appending: ${(error as Error).message}`,
+      );
     }
     const startOptions = this.#nativeOptions();
     // Installed before the thread starts: wrapping the APIs is start-up work, not a block to report.
@@ -460,7 +484,9 @@ class NativeWatcher implements InternalWatcher {
         this.#surface(buildError, 'now');
         return [];
       }
-      this.#sink.writeLine(`blockbuster: could not build the report of a ${Math.round(raw.durationMs)} ms block: ${String(buildError)}`);
+      this.#sink.writeLine(
+        `blockbuster: could not build the report of a ${Math.round(raw.durationMs)} ms block: ${String(buildError)}`,
+      );
       return [];
     }
   }
@@ -494,7 +520,9 @@ class NativeWatcher implements InternalWatcher {
   // DEP0168): it is rethrown from a tick of its own, or said at exit where no tick runs.
   #surface(thrown: unknown, moment: Moment): void {
     if (moment === 'at-exit') {
-      this.#sink.writeLine(`blockbuster: ${thrown instanceof Error ? (thrown.stack ?? String(thrown)) : String(thrown)}`);
+      this.#sink.writeLine(
+        `blockbuster: ${thrown instanceof Error ? (thrown.stack ?? String(thrown)) : String(thrown)}`,
+      );
       if (process.exitCode === undefined || Number(process.exitCode) === 0) process.exitCode = 1;
       return;
     }

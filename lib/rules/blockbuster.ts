@@ -334,7 +334,9 @@ export class BlockBuster implements Disposable {
 
   #warn(reporter: RuleReporter, unused: UnusedAllowance): void {
     // Per name: an entry whose other names were used later is not written again.
-    const functions = unused.functions.filter((name) => !this.#warned.has(JSON.stringify([unused.rule, unused.file, name])));
+    const functions = unused.functions.filter(
+      (name) => !this.#warned.has(JSON.stringify([unused.rule, unused.file, name])),
+    );
     if (functions.length === 0) return;
     for (const name of functions) this.#warned.add(JSON.stringify([unused.rule, unused.file, name]));
     reporter.writeNotice(
@@ -342,7 +344,6 @@ export class BlockBuster implements Disposable {
       { name: 'UnusedAllowance', rule: unused.rule, file: unused.file, functions },
     );
   }
-
 
   [Symbol.dispose](): void {
     this.deactivate();
@@ -361,7 +362,9 @@ function moduleList(value: unknown, option: string): string[] {
   if (value === undefined) return [];
   const list = typeof value === 'string' ? [value] : Array.isArray(value) ? (value as unknown[]) : undefined;
   if (list === undefined || !list.every((item): item is string => typeof item === 'string' && item !== '')) {
-    throw new TypeError(`BlockBuster: ${option} must be a module name or path, or an array of them, got ${describe(value)}`);
+    throw new TypeError(
+      `BlockBuster: ${option} must be a module name or path, or an array of them, got ${describe(value)}`,
+    );
   }
   return list;
 }
@@ -393,8 +396,16 @@ function reportingOptions(options: BlockBusterOptions): ReportingOptions {
     }
   }
   const output = options.output ?? 'stderr';
-  if (!(output === 'stderr' || isValidFd(output) || (typeof output === 'string' && output !== '') || isLogger(output) || isWritable(output))) {
-    throw new TypeError(`BlockBuster: output must be 'stderr', a file descriptor, a file path, a writable stream ({ write }) or a logger ({ warn, info }), got ${describe(output)}`);
+  if (!(
+    output === 'stderr' ||
+    isValidFd(output) ||
+    (typeof output === 'string' && output !== '') ||
+    isLogger(output) ||
+    isWritable(output)
+  )) {
+    throw new TypeError(
+      `BlockBuster: output must be 'stderr', a file descriptor, a file path, a writable stream ({ write }) or a logger ({ warn, info }), got ${describe(output)}`,
+    );
   }
   const format = options.format ?? 'text';
   if (format !== 'text' && format !== 'json') {
@@ -410,7 +421,8 @@ function reportingOptions(options: BlockBusterOptions): ReportingOptions {
   if (!Number.isFinite(maxReportsPerMinute) || maxReportsPerMinute <= 0) {
     throw new RangeError(`BlockBuster: maxReportsPerMinute must be a finite number > 0, got ${maxReportsPerMinute}`);
   }
-  const sink = mode === 'report' || warnUnused ? { output, format, onBlock: options.onBlock, maxReportsPerMinute } : undefined;
+  const sink =
+    mode === 'report' || warnUnused ? { output, format, onBlock: options.onBlock, maxReportsPerMinute } : undefined;
   return { mode, warnUnused, sink };
 }
 

@@ -30,7 +30,8 @@ type RuleModules = {
  * pull crypto, zlib and child_process into every watched process.
  */
 export function ruleModules(loadedOnly = false): Partial<RuleModules> {
-  const load = <T>(name: string): T | undefined => (loadedOnly && !isBuiltinLoaded(name) ? undefined : (require(`node:${name}`) as T));
+  const load = <T>(name: string): T | undefined =>
+    loadedOnly && !isBuiltinLoaded(name) ? undefined : (require(`node:${name}`) as T);
   return {
     childProcess: load<RuleModules['childProcess']>('child_process'),
     crypto: load<RuleModules['crypto']>('crypto'),

@@ -28,7 +28,10 @@ export class RuleReporter {
     try {
       this.#sink = new ReportSink(this.#options);
     } catch (error) {
-      throw new Error(`BlockBuster: output: cannot open ${JSON.stringify(this.#options.output)} for appending: ${(error as Error).message}`, { cause: error });
+      throw new Error(
+        `BlockBuster: output: cannot open ${JSON.stringify(this.#options.output)} for appending: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     process.on('exit', this.#onExit);
   }

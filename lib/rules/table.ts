@@ -46,7 +46,10 @@ export const DEFAULT_ALLOWANCES: readonly Allowance[] = [
   {
     tool: "Node's CommonJS loader (require, JSON, addons, symlink resolution)",
     entries: [
-      { file: 'node:internal/modules/cjs/loader', functions: ['loadSource', 'Module._extensions..json', 'Module._extensions..node'] },
+      {
+        file: 'node:internal/modules/cjs/loader',
+        functions: ['loadSource', 'Module._extensions..json', 'Module._extensions..node'],
+      },
       { file: 'node:internal/modules/helpers', functions: ['toRealPath', 'realpathSync'] },
     ],
   },
@@ -57,20 +60,59 @@ export const DEFAULT_ALLOWANCES: readonly Allowance[] = [
       { file: 'node:internal/modules/esm/translators', functions: ['commonjsStrategy', 'cjsPreparseModuleExports'] },
     ],
   },
-  { tool: "Node's source maps (--enable-source-maps)", entries: [{ file: 'node:internal/source_map/source_map_cache', functions: ['sourceMapFromFile'] }] },
+  {
+    tool: "Node's source maps (--enable-source-maps)",
+    entries: [{ file: 'node:internal/source_map/source_map_cache', functions: ['sourceMapFromFile'] }],
+  },
   { tool: "Node's recursive fs.watch", entries: anywhereIn('node:internal/fs/recursive_watch') },
-  { tool: 'node:test coverage (--experimental-test-coverage)', entries: anywhereIn('node:internal/test_runner/coverage') },
-  { tool: 'vitest', entries: anywhereIn('node_modules/vite-node/', 'node_modules/@vitest/snapshot/', 'node_modules/@vitest/coverage-v8/', 'node_modules/@vitest/coverage-istanbul/') },
-  { tool: 'jest', entries: anywhereIn('node_modules/jest-runtime/', 'node_modules/@jest/transform/', 'node_modules/jest-resolve/', 'node_modules/jest-haste-map/', 'node_modules/jest-snapshot/') },
+  {
+    tool: 'node:test coverage (--experimental-test-coverage)',
+    entries: anywhereIn('node:internal/test_runner/coverage'),
+  },
+  {
+    tool: 'vitest',
+    entries: anywhereIn(
+      'node_modules/vite-node/',
+      'node_modules/@vitest/snapshot/',
+      'node_modules/@vitest/coverage-v8/',
+      'node_modules/@vitest/coverage-istanbul/',
+    ),
+  },
+  {
+    tool: 'jest',
+    entries: anywhereIn(
+      'node_modules/jest-runtime/',
+      'node_modules/@jest/transform/',
+      'node_modules/jest-resolve/',
+      'node_modules/jest-haste-map/',
+      'node_modules/jest-snapshot/',
+    ),
+  },
   { tool: 'mocha', entries: anywhereIn('node_modules/mocha/lib/cli/', 'node_modules/mocha/lib/nodejs/') },
   { tool: 'tsx', entries: anywhereIn('node_modules/tsx/') },
   { tool: 'ts-node', entries: anywhereIn('node_modules/ts-node/') },
   { tool: 'c8', entries: anywhereIn('node_modules/c8/') },
-  { tool: 'nyc / istanbul', entries: anywhereIn('node_modules/nyc/', 'node_modules/istanbul-lib-hook/', 'node_modules/istanbul-lib-instrument/', 'node_modules/istanbul-lib-source-maps/') },
+  {
+    tool: 'nyc / istanbul',
+    entries: anywhereIn(
+      'node_modules/nyc/',
+      'node_modules/istanbul-lib-hook/',
+      'node_modules/istanbul-lib-instrument/',
+      'node_modules/istanbul-lib-source-maps/',
+    ),
+  },
   { tool: 'source-map-support', entries: anywhereIn('node_modules/source-map-support/') },
 ];
 
-const CRYPTO_SYNC = ['pbkdf2Sync', 'scryptSync', 'hkdfSync', 'generateKeyPairSync', 'generateKeySync', 'generatePrimeSync', 'checkPrimeSync'] as const;
+const CRYPTO_SYNC = [
+  'pbkdf2Sync',
+  'scryptSync',
+  'hkdfSync',
+  'generateKeyPairSync',
+  'generateKeySync',
+  'generatePrimeSync',
+  'checkPrimeSync',
+] as const;
 const CHILD_PROCESS_SYNC = ['execSync', 'execFileSync', 'spawnSync'] as const;
 
 // Every `*Sync` function the running Node has, so new ones are covered without a release.
@@ -96,7 +138,8 @@ export function defaultRules(loadedOnly = false): RuleSpec[] {
   }
   rules.push({ name: 'fs.realpathSync.native', owner: fs.realpathSync, key: 'native' });
   for (const key of ['readSync', 'closeSync']) rules.push({ name: `fs.Dir.${key}`, owner: fs.Dir.prototype, key });
-  if (childProcess) for (const key of CHILD_PROCESS_SYNC) rules.push({ name: `child_process.${key}`, owner: childProcess, key });
+  if (childProcess)
+    for (const key of CHILD_PROCESS_SYNC) rules.push({ name: `child_process.${key}`, owner: childProcess, key });
   if (zlib) for (const key of syncFunctionsOf(zlib)) rules.push({ name: `zlib.${key}`, owner: zlib, key });
   if (crypto) for (const key of CRYPTO_SYNC) rules.push({ name: `crypto.${key}`, owner: crypto, key });
   for (const { label, prototype, methods } of loadedOnly && !isBuiltinLoaded('sqlite') ? [] : sqliteTargets()) {

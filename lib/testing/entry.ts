@@ -16,7 +16,8 @@ export function startSession(options: SessionOptions): TestSession {
     return session(options);
   } catch (error) {
     // The runner prints this where the setup file failed; the stack would only point at blockbuster.
-    if (error instanceof ConfigError) throw Object.assign(new Error(`blockbuster: ${error.message}`), { stack: `blockbuster: ${error.message}` });
+    if (error instanceof ConfigError)
+      throw Object.assign(new Error(`blockbuster: ${error.message}`), { stack: `blockbuster: ${error.message}` });
     throw error;
   }
 }

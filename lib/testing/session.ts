@@ -50,13 +50,20 @@ export class TestSession {
     // Each failing test already shows its report: the live line is for tests that hang.
     const liveReportAfterMs = Math.max(LIVE_LINE_AFTER_MS, 2 * config.watch.thresholdMs);
     try {
-      this.watcher = createWatcher({ ...config.watch, liveReportAfterMs }, { fail: (error, atExit) => this.take(error, atExit) });
+      this.watcher = createWatcher(
+        { ...config.watch, liveReportAfterMs },
+        { fail: (error, atExit) => this.take(error, atExit) },
+      );
     } catch (error) {
       throw restateForEnv(error) ?? error;
     }
     if (config.rules) {
       // Diagnostics: both detectors write lines and no test fails; strict: the call throws in the test.
-      this.rules = new BlockBuster(config.watch.mode === 'strict' ? {} : { mode: 'report', output: config.watch.output, format: config.watch.format });
+      this.rules = new BlockBuster(
+        config.watch.mode === 'strict'
+          ? {}
+          : { mode: 'report', output: config.watch.output, format: config.watch.format },
+      );
       for (const rule of Object.values(this.rules.functions)) rule.canBlockIn(__filename, ALLOWED_FRAMES);
     }
     process.on('exit', () => this.atExit());
@@ -111,10 +118,13 @@ export class TestSession {
 
   /** Allows blocking while a frame of `functions` in a file ending with `file` is on the stack (both detectors). */
   allowBlockingIn(file: string, functions: string | readonly string[]): void {
-    if (typeof file !== 'string' || file === '') throw new TypeError(`allowBlockingIn: file must be a non-empty string, got ${String(file)}`);
+    if (typeof file !== 'string' || file === '')
+      throw new TypeError(`allowBlockingIn: file must be a non-empty string, got ${String(file)}`);
     const names = typeof functions === 'string' ? [functions] : functions;
     if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string' && n !== '')) {
-      throw new TypeError(`allowBlockingIn: functions must be a function name or an array of names, got ${String(functions)}`);
+      throw new TypeError(
+        `allowBlockingIn: functions must be a function name or an array of names, got ${String(functions)}`,
+      );
     }
     this.allowed.add({ file, functions: names });
     if (this.rules) for (const rule of Object.values(this.rules.functions)) rule.canBlockIn(file, names);
@@ -196,7 +206,10 @@ function retitle(error: BlockingError, message: string): BlockingError {
 const placed = new WeakSet<BlockingError>();
 
 // Says when a block that no test was running for happened (once per error).
-function beforeTheTest(error: BlockingError, when = 'before this test started: in a hook or between tests'): BlockingError {
+function beforeTheTest(
+  error: BlockingError,
+  when = 'before this test started: in a hook or between tests',
+): BlockingError {
   if (placed.has(error)) return error;
   placed.add(error);
   return retitle(error, `${error.message} [${when}]`);
@@ -207,8 +220,13 @@ function combine(errors: BlockingError[]): BlockingError {
   const sorted = [...errors].sort((a, b) => (b.durationMs ?? 0) - (a.durationMs ?? 0));
   const [worst, ...rest] = sorted;
   if (rest.length === 0) return worst;
-  const others = rest.map((e) => `${Math.round(e.durationMs ?? 0)} ms in ${e.culprit?.functionName || '(anonymous)'}`).join(', ');
-  return retitle(worst, `${worst.message} (+${rest.length} more block${rest.length === 1 ? '' : 's'} in this test: ${others})`);
+  const others = rest
+    .map((e) => `${Math.round(e.durationMs ?? 0)} ms in ${e.culprit?.functionName || '(anonymous)'}`)
+    .join(', ');
+  return retitle(
+    worst,
+    `${worst.message} (+${rest.length} more block${rest.length === 1 ? '' : 's'} in this test: ${others})`,
+  );
 }
 
 const SESSION = Symbol.for('blockbuster.testSession');
