@@ -161,6 +161,8 @@ export function resolveOptions(options: WatchOptions | undefined): ResolvedOptio
     }
   }
   const thresholdMs = positiveFinite('thresholdMs', options.thresholdMs, 20);
+  // The watchdog looks at millisecond resolution: a smaller threshold would call every instant a block.
+  if (thresholdMs < 1) throw new RangeError(`watch(): option thresholdMs must be at least 1 (ms), got ${thresholdMs}`);
   const mode = options.mode ?? 'diagnostics';
   if (mode !== 'diagnostics' && mode !== 'strict') {
     throw new TypeError(`watch(): option mode must be 'diagnostics' or 'strict', got ${describeValue(mode)}`);

@@ -6,6 +6,7 @@ const { watch } = require('..');
 const cases = [
   [{ thresholdMs: -1 }, RangeError, /option thresholdMs must be a finite number > 0, got -1/],
   [{ thresholdMs: 0 }, RangeError, /option thresholdMs must be a finite number > 0, got 0/],
+  [{ thresholdMs: 0.5 }, RangeError, /option thresholdMs must be at least 1 \(ms\), got 0\.5/],
   [{ thresholdMs: '20' }, TypeError, /option thresholdMs must be a number of milliseconds, got the string "20"/],
   [{ thresholdMs: NaN }, RangeError, /option thresholdMs must be a finite number > 0, got NaN/],
   [{ thresholdMs: Infinity }, RangeError, /option thresholdMs must be a finite number > 0, got Infinity/],
