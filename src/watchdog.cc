@@ -158,8 +158,7 @@ void Watchdog::Stop(void (*on_closed)(void*), void* arg) {
 
 void Watchdog::OnPrepare(void* data) {
   auto* self = static_cast<Watchdog*>(data);
-  // blockbuster's own work stamps progress too; only the loop's own prepare ends start-up.
-  if (!self->marking_own_work_) self->loop_turned_.store(true, std::memory_order_relaxed);
+  self->loop_turned_.store(true, std::memory_order_relaxed);
   self->gc_clock_at_prepare_.store(
       self->tracker_->signals.gc_total_ns.load(std::memory_order_relaxed),
       std::memory_order_relaxed);
@@ -191,11 +190,9 @@ void Watchdog::WriteUntaken() {
 }
 
 void Watchdog::SetOwnWork(bool on) {
-  marking_own_work_ = true;
   if (on) probe_->MarkProgress();
   own_work_.store(on, std::memory_order_release);
   if (!on) probe_->MarkProgress();
-  marking_own_work_ = false;
 }
 
 void Watchdog::Run() {

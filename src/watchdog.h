@@ -128,7 +128,6 @@ class Watchdog {
   std::atomic<bool> own_work_{false};
   // Set at the first iteration under this watcher: a block before it is start-up code.
   std::atomic<bool> loop_turned_{false};
-  bool marking_own_work_ = false;  // main thread only: SetOwnWork's progress stamps
   std::thread thread_;
 };
 
