@@ -4,15 +4,34 @@
       "target_name": "blockbuster",
       "sources": [
         "src/addon.cc",
+        "src/api_names.cc",
+        "src/async_context.cc",
+        "src/block_tracker.cc",
+        "src/contract_js.cc",
+        "src/evidence_js.cc",
+        "src/gc_clock.cc",
+        "src/js_stack.cc",
+        "src/line_maps.cc",
+        "src/line_writer.cc",
         "src/loop_probe.cc",
         "src/report_line.cc",
-        "src/stack_capture.cc",
-        "src/thread_sampler.cc",
+        "src/thread_probe.cc",
         "src/waker.cc",
         "src/watchdog.cc"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["BLOCKBUSTER_NODE_ABI=<(node_module_version)", "NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      # Platform code is chosen by file, not by #ifdef (as libuv does): the signal sampler needs
+      # Linux's pthread_sigqueue, ucontext and dl_iterate_phdr; elsewhere it answers nothing.
+      "conditions": [
+        ["OS=='linux'",
+          {"sources": ["src/thread_sampler_linux.cc"]},
+          {"sources": ["src/thread_sampler_portable.cc"]}]
+      ],
+      # NAPI_VERSION here picks which Node-API functions the code may call; it does not make the
+      # binary ABI-stable. The watchdog reaches into V8 (v8::Isolate interrupts, GC callbacks, the
+      # VM state), whose C++ ABI changes with every Node major: hence one prebuild per
+      # node_module_version (BLOCKBUSTER_NODE_ABI), which the loader checks before it dlopens.
+      # Raw Node-API (node_api.h) only: no node-addon-api header is compiled in (src/addon.cc says why).
+      "defines": ["BLOCKBUSTER_NODE_ABI=<(node_module_version)", "NAPI_VERSION=8"],
       "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "xcode_settings": {
         "CLANG_CXX_LANGUAGE_STANDARD": "c++20",

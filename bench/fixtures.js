@@ -1,11 +1,13 @@
 'use strict';
 // What the children need that is made at run time, in one temp dir removed at the end: the
-// Node-API test addon (built once: Node-API is ABI-stable across lines), a 64 MB file, the phase clock.
+// Node-API test addon (built once: Node-API is ABI-stable across lines), a 64 MB file, the phase clock,
+// and 60 dependency modules nobody has loaded yet (the stale-after-require class).
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { generatePhaseClock } = require('./gen-phase-clock');
+const { writePlugins } = require('./child/workloads');
 
 const ROOT = path.join(__dirname, '..');
 
@@ -15,13 +17,13 @@ function makeFixtures({ nodedir } = {}) {
   fs.writeFileSync(phaseClock, generatePhaseClock());
   const bigFile = path.join(dir, 'big.bin');
   fs.writeFileSync(bigFile, Buffer.alloc(64 * 1024 * 1024, 1));
-  return { dir, phaseClock, bigFile, addon: buildAddon(dir, nodedir), remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return { dir, phaseClock, bigFile, plugins: writePlugins(dir), addon: buildAddon(dir, nodedir), remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** test/fixtures/addon built with node-gyp; null (and why) when there is no compiler. */
+/** test/fixtures/watchdog/addon built with node-gyp; null (and why) when there is no compiler. */
 function buildAddon(dir, nodedir = path.resolve(process.execPath, '..', '..')) {
   const src = path.join(dir, 'addon');
-  fs.cpSync(path.join(ROOT, 'test', 'fixtures', 'addon'), src, { recursive: true });
+  fs.cpSync(path.join(ROOT, 'test', 'fixtures', 'watchdog', 'addon'), src, { recursive: true });
   try {
     execFileSync(process.execPath, [require.resolve('node-gyp/bin/node-gyp.js'), 'rebuild', `--nodedir=${nodedir}`], {
       cwd: src,

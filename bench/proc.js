@@ -56,10 +56,14 @@ function threadCpuMs(a, b, name) {
 
 const statusKB = (pid, field) => Number(new RegExp(`${field}:\\s*(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 
-/** Runs a bench script in `node` (a Node line's binary); resolves with the last stdout line, parsed. */
-function runNode(node, script, args = [], { timeoutMs = 120_000 } = {}) {
+/**
+ * Runs a bench script in `node` (a Node line's binary), after `launcher` (a command prefix such as
+ * taskset) when given; resolves with the last stdout line, parsed.
+ */
+function runNode(node, script, args = [], { timeoutMs = 120_000, launcher = [] } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(node, [path.join(__dirname, script), ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [...launcher, node, path.join(__dirname, script), ...args.map(String)];
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));

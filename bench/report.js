@@ -16,6 +16,7 @@ function markdown(r) {
   if (r.classesAgg) L.push('', ...classesTables(r));
   if (r.costs || r.idle) L.push('', ...costsTable(r));
   if (r.load || r.idle || r.rss || r.capture) L.push('', ...peersTable(r));
+  if (r.quiet) L.push('', ...quietTable(r));
   if (r.rules) L.push('', ...rulesTable(r.rules));
   L.push('', ...findings(r));
   return L.join('\n') + '\n';
@@ -27,7 +28,7 @@ function classesTables(r) {
   const first = lines[0];
   const n = r.config.runs;
   const L = [];
-  L.push(`**Hard classes of block** (${n} runs per class, tool and Node line, each run a fresh process blocking once per class; right = the report names the function and the API, read from blockbuster's \`culprit\`/\`blockingCall\` and from the innermost frames of Sentry's captured stack):`);
+  L.push(`**Hard classes of block** (${n} runs per class, tool and Node line, each run a fresh process blocking once per class; right = the report names the function and the API, read from blockbuster's \`culprit\`/\`blockingCall\` and from the innermost frames of Sentry's captured stack; the starved class: every report says starved and blames no code, which Sentry cannot say; the pool: the worker's reports name the task and none covers the idle parked time, Sentry watching the worker with its \`registerThread()\` there):`);
   L.push('');
   const head = lines.map((l) => `blockbuster ${l}`).concat(lines.map((l) => `Sentry ${l}`));
   L.push(`| class | ${head.join(' | ')} |`);
@@ -35,8 +36,10 @@ function classesTables(r) {
   for (const cls of r.classes[first].classes) {
     const cell = (l, tool) => {
       const a = r.classesAgg[l][tool]?.[cls];
+      if (r.classes[l].unavailable?.[cls]) return CLASSES[cls].needs === 'taskset' ? 'skipped' : 'does not load';
       if (!a) return tool === 'sentry' && r.classes[l].sentryUnavailable ? 'does not load' : '–';
       if (cls === 'addon' && tool === 'bb') return `addon ${a.apiRight}/${a.n}, function ${a.fnRight}/${a.n}`;
+      if (a.reports !== undefined) return `${a.bothRight}/${a.n} (reports ${a.reportsRight}/${a.reports})`;
       return `${a.bothRight}/${a.n}`;
     };
     L.push(`| ${CLASSES[cls].label} | ${lines.map((l) => cell(l, 'bb')).concat(lines.map((l) => cell(l, 'sentry'))).join(' | ')} |`);
@@ -59,6 +62,9 @@ function classesTables(r) {
     };
     L.push(`| ${cls} | ${wrong('bb')} | ${wrong('sentry')} |`);
   }
+  const notRun = new Map();
+  for (const l of lines) for (const why of Object.values(r.classes[l].unavailable || {})) notRun.set(why, true);
+  if (notRun.size) L.push('', ...[...notRun.keys()].map((why) => `Not run: ${why}.`));
   const unloaded = lines.filter((l) => r.classes[l].sentryUnavailable);
   if (unloaded.length) L.push('', ...unloaded.map((l) => `Sentry's module does not load in Node ${r.classes[l].version}: ${r.classes[l].sentryUnavailable}.`));
   return L;
@@ -77,7 +83,7 @@ function costsTable(r) {
   const L = [];
   L.push(`**Costs of watch() per Node line.** (a) and (c): median over 41 triplets of batches in one process (without, with, without watch(); Δ = with − mean of the two without; A/A = the second without − the first, the resolution). (b): /proc schedstat of idle servers (${r.config.rounds} rounds). (d): ${r.costs?.[r.lines[0].major]?.longBlock?.runs?.length ?? 5} triplets of 1 s CPU-bound blocks (without, with, without), iterations per ms of the main thread's own CPU time, so that other processes taking the core do not count.`);
   L.push('');
-  L.push('| Node | (a) ns per loop iteration: without → with, Δ | (b) idle CPU Δ ms / 3 s vs no tool: fresh · after 20 requests (watchdog thread) | (c) ns per call of `JSON.parse(\'{"a":1}\')`: not watching → watching, Δ | (c) … of `fs.statSync` | (d) 1 s block, 20 ms threshold: watchdog thread CPU ms · samples · throughput ratio per CPU ms (A/A) |');
+  L.push('| Node | (a) ns per loop iteration: without → with, Δ | (b) idle CPU Δ ms / 3 s vs no tool: fresh · after 20 requests (watchdog thread) | (c) ns per call of `JSON.parse(\'{"a":1}\')`: unwrapped → watching, Δ | (c) … of `fs.statSync`, and with the rule set (call allowed by canBlockIn) and both detectors | (d) 1 s block, 20 ms threshold: watchdog thread CPU ms · samples · throughput ratio per CPU ms (A/A) |');
   L.push('| --- | --- | --- | --- | --- | --- |');
   for (const line of r.lines) {
     const c = r.costs?.[line.major] || {};
@@ -87,7 +93,9 @@ function costsTable(r) {
     const b = r.idle ? `${sg(idle.fresh)} (${f(idle.wdFresh)}) · ${sg(idle.after)} (${f(idle.wdAfter)})` : '–';
     const rec = (api) => {
       const x = c.recorder?.cases?.find((k) => k.api === api);
-      return x ? `${f(x.notWatchingNs, 0)} → ${f(x.watchingNs, 0)}, Δ ${f(x.deltaNs, 0)} (A/A ${f(x.aaDeltaNs, 0)})` : c.recorder?.error || '–';
+      if (!x) return c.recorder?.error || '–';
+      const both = x.bothNs === undefined ? '' : `; rule set ${f(x.rulesNs, 0)} (Δ ${f(x.rulesDeltaNs, 0)}), both on one wrapper ${f(x.bothNs, 0)} (Δ ${f(x.bothDeltaNs, 0)}; watching over the rule set Δ ${f(x.watchOverRulesNs, 0)})`;
+      return `${f(x.notWatchingNs, 0)} → ${f(x.watchingNs, 0)}, Δ ${f(x.deltaNs, 0)} (A/A ${f(x.aaDeltaNs, 0)})${both}`;
     };
     let d = 'not run on this line';
     if (c.longBlock?.runs) {
@@ -137,6 +145,99 @@ function peersTable(r) {
   return L;
 }
 
+// --- idle cost and memory against no tool (issue 14 §8) ----------------------------------------------
+const IDLE_TARGET_MS_PER_S = 0.1;
+const LOOK_TARGET_US = 20;
+
+/** The idle figures of phase quiet, per second, medians over rounds; null without that phase. */
+function quietFigures(r) {
+  const q = r.quiet;
+  const rounds = q?.rounds ?? [];
+  if (!rounds.length || !rounds.every((x) => x['bb-watch'] && x.none)) return null;
+  const S = q.windowMs / 1000;
+  const med = (fn) => median(rounds.map(fn));
+  const sum = (w) => w.threads.main.ms + w.threads.watchdog.ms + w.threads.others.ms;
+  const delta = (t, win) => med((x) => (sum(x[t][win]) - sum(x.none[win])) / S);
+  const perWake = (w, g) => (w.afterWatch.threads[g].ms + w.steady.threads[g].ms) / Math.max(1, w.afterWatch.threads[g].wakes + w.steady.threads[g].wakes);
+  const gcs = (t) => rounds.map((x) => x[t].afterWatch.gcEvents.length);
+  return {
+    S,
+    steady: delta('bb-watch', 'steady'),
+    after: delta('bb-watch', 'afterWatch'),
+    steadyAa: rounds.every((x) => x['none-aa']) ? delta('none-aa', 'steady') : null,
+    lookUs: med((x) => perWake(x['bb-watch'], 'watchdog') * 1000),
+    bareUs: rounds.every((x) => x.reference) ? med((x) => perWake(x.reference, 'main') * 1000) : null,
+    gcs,
+    gcWatch: median(gcs('bb-watch')),
+    gcNone: median(gcs('none')),
+  };
+}
+
+function quietTable(r) {
+  const q = r.quiet;
+  const S = q.windowMs / 1000;
+  const rounds = q.rounds;
+  const med = (fn) => median(rounds.map(fn));
+  const sum = (w) => w.threads.main.ms + w.threads.watchdog.ms + w.threads.others.ms;
+  const mark = (ok) => (ok === true ? '✅ met' : ok === false ? '❌ not met' : '⚠️ not resolved');
+  const has = (t) => rounds.every((x) => x[t]);
+  const L = [];
+  L.push(`**Idle cost and memory of watch() against no tool** (Node ${r.machine.node}; ${rounds.length} rounds of fresh servers side by side under \`--trace-gc\`, never sent a request; /proc per thread; "after watch()": the ${S} s from the moment watch() returned; "steady": the ${S} s after those. Δ = tool − no tool, median over rounds; the A/A row is a second "no tool". RSS and throughput come from the peers' table above.)`);
+  L.push('');
+  L.push('| figure | no tool | watch() | Δ (A/A) | target |');
+  L.push('| --- | --- | --- | --- | --- |');
+  if (has('bb-watch')) {
+    const perS = (t, win, g) => med((x) => (g ? x[t][win].threads[g].ms : sum(x[t][win])) / S);
+    const delta = (win, g) => med((x) => ((g ? x['bb-watch'][win].threads[g].ms - x.none[win].threads[g].ms : sum(x['bb-watch'][win]) - sum(x.none[win])) / S));
+    const aa = (win, g) => (has('none-aa') ? med((x) => ((g ? x['none-aa'][win].threads[g].ms - x.none[win].threads[g].ms : sum(x['none-aa'][win]) - sum(x.none[win])) / S)) : null);
+    const steady = delta('steady');
+    L.push(`| idle CPU, steady, ms per second (all threads) | ${f(perS('none', 'steady'), 3)} | ${f(perS('bb-watch', 'steady'), 3)} | ${sg(steady, 3)} (${sg(aa('steady'), 3)}) | ≤ +${IDLE_TARGET_MS_PER_S} ms/s: ${mark(steady <= IDLE_TARGET_MS_PER_S)} |`);
+    for (const [g, label] of [['main', 'main thread'], ['watchdog', 'watchdog thread'], ['others', "V8's platform workers and libuv's threads"]]) {
+      L.push(`| … ${label}: steady · after watch(), ms per second | ${f(perS('none', 'steady', g), 3)} · ${f(perS('none', 'afterWatch', g), 3)} | ${f(perS('bb-watch', 'steady', g), 3)} · ${f(perS('bb-watch', 'afterWatch', g), 3)} | ${sg(delta('steady', g), 3)} · ${sg(delta('afterWatch', g), 3)} | |`);
+    }
+    const after = delta('afterWatch');
+    L.push(`| idle CPU in the ${S} s after watch(), ms per second (all threads) | ${f(perS('none', 'afterWatch'), 3)} | ${f(perS('bb-watch', 'afterWatch'), 3)} | ${sg(after, 3)} (${sg(aa('afterWatch'), 3)}) | ≤ +${IDLE_TARGET_MS_PER_S} ms/s: ${mark(after <= IDLE_TARGET_MS_PER_S)} |`);
+    const wakes = (t, g) => med((x) => x[t].afterWatch.threads[g].wakes + x[t].steady.threads[g].wakes);
+    L.push(`| wake-ups in ${2 * S} s: main · watchdog · others | ${f(wakes('none', 'main'), 0)} · – · ${f(wakes('none', 'others'), 0)} | ${f(wakes('bb-watch', 'main'), 0)} · ${f(wakes('bb-watch', 'watchdog'), 0)} · ${f(wakes('bb-watch', 'others'), 0)} | | |`);
+    const gcs = (t) => rounds.map((x) => x[t].afterWatch.gcEvents.length);
+    const gcNames = [...new Set(rounds.flatMap((x) => x['bb-watch'].afterWatch.gcEvents))].join(', ');
+    const noChurn = median(gcs('bb-watch')) <= median(gcs('none'));
+    L.push(`| GC events in the ${S} s after watch(), per round | ${gcs('none').join(' · ')} | ${gcs('bb-watch').join(' · ')}${gcNames ? ` (${gcNames})` : ''} | | none caused by watch(): ${mark(noChurn)} |`);
+    // One look = the watchdog's CPU per wake-up; a bare timer wake-up of a node process is the machine's floor.
+    const lookUs = med((x) => ((x['bb-watch'].afterWatch.threads.watchdog.ms + x['bb-watch'].steady.threads.watchdog.ms) / Math.max(1, x['bb-watch'].afterWatch.threads.watchdog.wakes + x['bb-watch'].steady.threads.watchdog.wakes)) * 1000);
+    const bareUs = has('reference') ? med((x) => ((x.reference.afterWatch.threads.main.ms + x.reference.steady.threads.main.ms) / Math.max(1, x.reference.afterWatch.threads.main.wakes + x.reference.steady.threads.main.wakes)) * 1000) : null;
+    L.push(`| one look: the watchdog thread's CPU per wake-up, µs (a 1 s \`setInterval\` process's wake-up on this machine) | | ${f(lookUs, 0)} (${f(bareUs, 0)}) | ${bareUs == null ? '' : sg(lookUs - bareUs, 0)} | ≤ ${LOOK_TARGET_US} µs above a bare wake-up: ${mark(bareUs == null ? null : lookUs - bareUs <= LOOK_TARGET_US)} |`);
+  }
+  if (r.rss) {
+    const a = peerAgg(r, 'bb-watch');
+    const aa = peerAgg(r, 'none-aa').rssDelta?.median;
+    L.push(`| RSS after ${r.config.rssRequests} requests, Δ MB (private) | | | ${sg(a.rssDelta.median, 2)} (${sg(a.anonDelta.median, 2)}); A/A ${sg(aa, 2)} | ≤ +1 MB: ${mark(a.rssDelta.median <= 1)} |`);
+  }
+  const h = httpPair(r);
+  if (h) {
+    L.push(`| HTTP throughput ratio, median of ${h.n} interleaved ABBA rounds (middle half) | 1 | ${f(h.bb.median, 3)} (${f(h.bb.q1, 3)}…${f(h.bb.q3, 3)}) | A/A ${f(h.aa.median, 3)} (${f(h.aa.q1, 3)}…${f(h.aa.q3, 3)}) | ≥ 0.99: ${mark(h.verdict)} |`);
+    L.push(`| CPU per request ratio, same rounds | 1 | ${f(h.cpu.median, 3)} (${f(h.cpu.q1, 3)}…${f(h.cpu.q3, 3)}) | A/A ${f(h.cpuAa.median, 3)} | |`);
+  }
+  return L;
+}
+
+/** watch() against no tool under HTTP load: per-round ratios (phase http8, else the peers' load phase). */
+function httpPair(r) {
+  const load = r.http8 ?? r.load;
+  if (!load) return null;
+  const quartiles = (xs) => {
+    const a = xs.filter((x) => Number.isFinite(x)).sort((p, q) => p - q);
+    const at = (q) => a[Math.min(a.length - 1, Math.max(0, Math.round(q * (a.length - 1))))];
+    return { median: median(a), q1: at(0.25), q3: at(0.75), n: a.length };
+  };
+  const of = (t, k) => quartiles(load.cycles.map((c) => c.tools[t]?.[k]));
+  const bb = of('bb-watch', 'rpsRatio');
+  const aa = of('none-aa', 'rpsRatio');
+  // Resolved when the A/A control's median is within 1 % of 1: then the run can tell 0.99 apart.
+  const verdict = aaResolved(aa.median) ? bb.median >= 0.99 : null;
+  return { n: bb.n, bb, aa, cpu: of('bb-watch', 'cpuPerReqRatio'), cpuAa: of('none-aa', 'cpuPerReqRatio'), verdict };
+}
+
 function rulesTable(rules) {
   if (rules.error) return [`Rule set micro-benchmark: not run (${rules.error}).`];
   const L = [`**Rule set** (every default rule active): ns per call, alternated batches; Δ = median per-pair wrapped − unwrapped (min…max):`, ''];
@@ -159,7 +260,7 @@ function findings(r) {
         if (right < a.n) bad.push(`${cls} on ${l}: ${right}/${a.n}`);
       }
     }
-    L.push(`- ${mark(bad.length === 0)} blockbuster names the function and API of every hard class (the addon: the addon, caller said unknown) on every line${bad.length ? `: missed ${bad.join('; ')}` : ''}.`);
+    L.push(`- ${mark(bad.length === 0)} blockbuster names the function and API (or addon call) of every hard class on every line${bad.length ? `: missed ${bad.join('; ')}` : ''}.`);
   }
   if (r.costs) {
     const li = r.lines.map((l) => r.costs[l.major]?.loopIteration).filter((x) => x && !x.error);
@@ -177,6 +278,12 @@ function findings(r) {
     const per = r.lines.map((l) => idleCell(r, `bb-watch@${l.major}`));
     L.push(`- ${mark(per.every((x) => Math.abs(x.fresh) <= 1))} (b) idle CPU within 1 ms / 3 s of no tool (fresh server): ${per.map((x) => sg(x.fresh)).join(' / ')} ms; the watchdog thread itself ${per.map((x) => f(x.wdFresh)).join(' / ')} ms (0.15 ms before).`);
   }
+  const q = quietFigures(r);
+  if (q) {
+    L.push(`- ${mark(q.steady <= IDLE_TARGET_MS_PER_S)} idle CPU ≤ +${IDLE_TARGET_MS_PER_S} ms per second over no tool (all threads, steady): ${sg(q.steady, 3)} ms/s (A/A ${sg(q.steadyAa, 3)}); in the ${q.S} s after watch() ${sg(q.after, 3)} ms/s.`);
+    L.push(`- ${mark(q.lookUs == null || q.bareUs == null ? null : q.lookUs - q.bareUs <= LOOK_TARGET_US)} one watchdog look ≤ ${LOOK_TARGET_US} µs above a bare wake-up: ${f(q.lookUs, 0)} µs per wake-up against ${f(q.bareUs, 0)} µs for a 1 s \`setInterval\` process.`);
+    L.push(`- ${mark(q.gcWatch <= q.gcNone)} no GC caused by watch() in the ${q.S} s after it: ${q.gcs('bb-watch').join(' · ')} GC events per round against ${q.gcs('none').join(' · ')} for no tool.`);
+  }
   if (r.rss) {
     const a = peerAgg(r, 'bb-watch');
     L.push(`- ${mark(a.rssDelta.median <= 1)} RSS after load ≤ 1 MB above no tool for watch(): ${sg(a.rssDelta.median, 1)} MB, of which private ${sg(a.anonDelta.median, 1)} MB (A/A ${sg(peerAgg(r, 'none-aa').rssDelta?.median, 1)} MB; +0.9 MB before the recorder and multi-sampling).`);
@@ -185,10 +292,9 @@ function findings(r) {
     const a = peerAgg(r, 'bb-watch');
     L.push(`- ${mark(a.phase.median != null && a.phase.median - THRESHOLD_MS <= 1)} first stack taken ≤ 1 ms after the threshold crossing (read off the stack): block ms ${f(a.phase.median, 0)}; the report names \`burnCpu\` ${a.namesBurn}.`);
   }
-  if (r.load) {
-    const aa = summary(r.load.cycles.map((c) => c.tools['none-aa']?.rpsRatio)).median;
-    const bb = summary(r.load.cycles.map((c) => c.tools['bb-watch']?.rpsRatio)).median;
-    L.push(`- ${mark(aaResolved(aa) ? bb >= 0.99 : null)} HTTP throughput ratio ≥ 0.99 for watch(): ${f(bb, 3)}, A/A control ${f(aa, 3)}${aaResolved(aa) ? '' : ' (this run cannot resolve 1 %)'}.`);
+  const h = httpPair(r);
+  if (h) {
+    L.push(`- ${mark(h.verdict)} HTTP throughput ratio ≥ 0.99 for watch(): ${f(h.bb.median, 3)} (middle half ${f(h.bb.q1, 3)}…${f(h.bb.q3, 3)}, ${h.n} interleaved rounds), A/A control ${f(h.aa.median, 3)}${aaResolved(h.aa.median) ? '' : ' (this run cannot resolve 1 %)'}; CPU per request ${f(h.cpu.median, 3)} of no tool.`);
   }
   return L;
 }

@@ -4,16 +4,20 @@
 //      trace module, name the right function and API? (phases/classes.js)
 //   2. watch()'s costs on every Node line: per loop iteration, idle CPU, per wrapped call, during a
 //      long block (phases/costs.js, phases/idle.js).
-//   3. The peers in the system Node: HTTP throughput, p99, CPU per request, RSS, idle CPU, when each
+//   3. Idle cost and memory of watch() against no tool, per thread, in the system Node (phases/quiet.js,
+//      with the RSS and HTTP figures of 4).
+//      HTTP throughput of watch() against no tool and a second no tool (A/A), in many short
+//      interleaved ABBA rounds, the ratio a median over rounds (phases/http.js, phase http8).
+//   4. The peers in the system Node: HTTP throughput, p99, CPU per request, RSS, idle CPU, when each
 //      takes its stack (phases/http.js, phases/idle.js, phases/capture.js), and the rule set's cost.
 // Writes bench/results.json (not committed) and bench/results.md; node bench/readme.js copies the
 // tables into README.md.
 //
 // Knobs (environment): BENCH_LINES (20,22,24,26), BENCH_CLASSES (all), BENCH_RUNS (runs per class
-// and tool, 10), BENCH_SKIP (phases: classes,costs,idle,load,rss,capture,rules), BENCH_TOOLS (peers),
+// and tool, 10), BENCH_SKIP (phases: classes,costs,idle,quiet,http8,load,rss,capture,rules), BENCH_TOOLS (peers),
 // BENCH_ROUNDS (idle, RSS and capture rounds, 3), BENCH_LOAD_CYCLES (6), BENCH_LOAD_GROUPS (2),
 // BENCH_LOAD_BUDGET (s, 90), BENCH_SLICE (s, 0.5), BENCH_WARMUP (s, 1), BENCH_CONNECTIONS (32),
-// BENCH_RSS_REQUESTS (20000), BENCH_LONG_BLOCK_LINES (lines for the long-block figure, 20).
+// BENCH_RSS_REQUESTS (20000), BENCH_HTTP_ROUNDS (ABBA rounds of the watch()-against-no-tool throughput, 16), BENCH_LONG_BLOCK_LINES (lines for the long-block figure, 20).
 const fs = require('node:fs');
 const path = require('node:path');
 const { TOOLS, THRESHOLD_MS, unavailableReason } = require('./tools');
@@ -25,6 +29,7 @@ const { costsPhase } = require('./phases/costs');
 const { idlePhase } = require('./phases/idle');
 const { loadPhase, rssPhase } = require('./phases/http');
 const { capturePhase } = require('./phases/capture');
+const { quietPhase } = require('./phases/quiet');
 const { markdown } = require('./report');
 
 const env = (name, fallback) => process.env[name] || fallback;
@@ -39,6 +44,7 @@ const config = {
   warmupS: Number(env('BENCH_WARMUP', 1)),
   connections: Number(env('BENCH_CONNECTIONS', 32)),
   rssRequests: Number(env('BENCH_RSS_REQUESTS', 20000)),
+  httpRounds: Number(env('BENCH_HTTP_ROUNDS', 16)),
   longBlockLines: env('BENCH_LONG_BLOCK_LINES', '20').split(','),
   thresholdMs: THRESHOLD_MS,
 };
@@ -77,6 +83,12 @@ async function main() {
     if (!SKIP.has('idle')) {
       const servers = [...tools.map((t) => ({ key: t, tool: t, node: process.execPath })), ...lines.flatMap((l) => ['none', 'bb-watch'].map((t) => ({ key: `${t}@${l.major}`, tool: t, node: l.bin })))];
       results.idle = await idlePhase(servers, config);
+    }
+    if (!SKIP.has('quiet')) results.quiet = await quietPhase(['none', 'none-aa', 'bb-watch'].filter((t) => tools.includes(t)), config);
+    const pair = ['none', 'none-aa', 'bb-watch'];
+    if (!SKIP.has('http8') && pair.every((t) => tools.includes(t))) {
+      // Only the three servers, so that each round is short and the rounds many: 1 % is within reach.
+      results.http8 = await loadPhase(pair, { ...config, loadCycles: config.httpRounds, loadGroups: 2, loadBudgetS: 8 * config.httpRounds });
     }
     if (!SKIP.has('load')) results.load = await loadPhase(tools, config);
     if (!SKIP.has('rss')) results.rss = await rssPhase(tools, config);

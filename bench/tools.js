@@ -73,8 +73,7 @@ const TOOLS = {
     },
     install(onReport) {
       const { watch, BlockBuster } = loadBlockbuster();
-      // watch() first: started after activate() it throws (the recorder cannot redefine the rule
-      // set's accessor for fs.realpathSync.native), a product bug reported from the bench.
+      // Either order works: both detectors hook one wrapper per API (lib/wrap.ts).
       const w = startWatch(watch, 'bb-watch+rules', onReport);
       const deactivate = activateRules(new BlockBuster());
       return {
@@ -168,7 +167,7 @@ const TOOLS = {
           tool: 'sentry-native',
           firedAt: m.capturedAt,
           frames,
-          extra: { detectedAt: m.detectedAt, capturedAt: m.capturedAt, lastSeenMs: m.lastSeenMs, mainReceivedAt: now() },
+          extra: { threadId: m.threadId, detectedAt: m.detectedAt, capturedAt: m.capturedAt, lastSeenMs: m.lastSeenMs, mainReceivedAt: now() },
         });
       });
       worker.unref();

@@ -1,17 +1,19 @@
 // watch({ context: als }): the value of an AsyncLocalStorage in the callback that blocked, read
-// during the block. The addon's interrupt (src/stack_capture.cc) finds { storage, slots } on the
-// global object under this symbol and writes the storage's value into slots[sample key].
+// during the block. The addon's interrupt (src/async_context.cc) finds { storage, slots } on the
+// global object under the contract's symbol and writes the storage's value into slots[sample key].
 import type { AsyncLocalStorage } from 'node:async_hooks';
-
-const GLOBAL_KEY = Symbol.for('blockbuster.context');
+import { nativeConstants } from './binding';
 
 export class AsyncContextSlots {
   readonly #slots: Record<number, unknown> = Object.create(null) as Record<number, unknown>;
   readonly #holder: object;
+  readonly #globalKey: symbol;
 
   constructor(storage: AsyncLocalStorage<unknown>) {
-    this.#holder = Object.freeze({ storage, slots: this.#slots });
-    Object.defineProperty(globalThis, GLOBAL_KEY, {
+    const holder = nativeConstants().contextHolder;
+    this.#holder = Object.freeze({ [holder.storage]: storage, [holder.slots]: this.#slots });
+    this.#globalKey = Symbol.for(holder.symbol);
+    Object.defineProperty(globalThis, this.#globalKey, {
       value: this.#holder,
       configurable: true,
       enumerable: false,
@@ -32,7 +34,7 @@ export class AsyncContextSlots {
 
   dispose(): void {
     const global = globalThis as unknown as Record<symbol, unknown>;
-    if (global[GLOBAL_KEY] === this.#holder) delete global[GLOBAL_KEY];
+    if (global[this.#globalKey] === this.#holder) delete global[this.#globalKey];
   }
 }
 

@@ -3,17 +3,8 @@ import type { LineKind } from './schema';
 
 export { SCHEMA_VERSION };
 
-/** One JavaScript frame, as sampled by the watchdog or walked by the rule set. */
-export interface StackFrame {
-  /** Function name as V8 reports it; empty for anonymous functions and top-level code. */
-  functionName: string;
-  /** Script path or URL (`node:fs`, `file:///…`, `/abs/path.js`); empty when V8 has none. */
-  file: string;
-  /** 1-based line, 0 when unknown. */
-  line: number;
-  /** 1-based column, 0 when unknown. */
-  column: number;
-}
+import type { StackFrame } from './frame';
+export type { StackFrame } from './frame';
 
 /** What the main thread was doing when the watchdog looked at it. */
 export type BlockState = 'js' | 'native' | 'gc' | 'atomics-wait';
@@ -24,33 +15,58 @@ export type BlockingErrorSource = 'watchdog' | 'rule';
 /** `startup`: the block began before the event loop first turned (the entry's synchronous top level). */
 export type BlockPhase = 'startup' | 'loop';
 
+/** Samples of one block: how many, how many named the answer, their share of the time (0-1). */
+export interface SampleCounts {
+  total: number;
+  dominant: number;
+  share?: number;
+  /** What sampling cost: the watchdog's CPU, the signal handler's and the interrupts' time. */
+  costMs?: number;
+}
+
+/** The thread's CPU clock over a block (see BlockingErrorInit.cpu). */
+export interface CpuUse {
+  ranMs: number;
+  ofMs: number;
+  starved: boolean;
+  waitedForCpuMs?: number;
+  throttled?: { periods: number; ms: number };
+}
+
 export interface BlockingErrorInit {
   source: BlockingErrorSource;
   message: string;
   frames: readonly StackFrame[];
-  culprit?: StackFrame;
-  blockingCall?: string;
-  durationMs?: number;
-  thresholdMs?: number;
-  state?: BlockState;
+  culprit?: StackFrame | undefined;
+  blockingCall?: string | undefined;
+  durationMs?: number | undefined;
+  thresholdMs?: number | undefined;
+  state?: BlockState | undefined;
   /** Delay between asking V8 for the stack and getting it, in ms (watchdog only). */
-  captureDelayMs?: number;
+  captureDelayMs?: number | undefined;
   /** Part of the block spent in garbage collection, in ms (watchdog only). */
-  gcMs?: number;
+  gcMs?: number | undefined;
   /** The thread that blocked: `worker_threads.threadId` (0 = main). */
-  threadId?: number;
+  threadId?: number | undefined;
   /** The worker's name (`new Worker(file, { name })`), where Node has it (22+). */
-  threadName?: string;
+  threadName?: string | undefined;
   /** The native addon the thread was inside, when the watchdog saw one on its native stack. */
-  nativeModule?: string;
-  /** How many samples the watchdog took, and how many named the culprit (watchdog only). */
-  samples?: { total: number; dominant: number };
+  nativeModule?: string | undefined;
+  /** How many samples the watchdog took, how many named the culprit, and the share of the
+   * block's time they stand for (watchdog only). */
+  samples?: SampleCounts | undefined;
+  /** The syscall the thread slept, waited or did I/O in, and its file (watchdog only). */
+  syscall?: { name: string; file?: string } | undefined;
+  /** The thread's CPU time over (nearly) the whole block; `starved` when it ran less than
+   * half of it without sleeping or waiting: then no code is blamed (watchdog only). */
+  cpu?: CpuUse | undefined;
   /** The watched AsyncLocalStorage's value in the callback that blocked (watch({ context })). */
-  context?: unknown;
+  context?: unknown | undefined;
   /** What the first sample (at the threshold crossing) named, when it differs from the answer. */
-  firstSample?: { culprit: StackFrame | undefined; blockingCall: string | undefined; frames: readonly StackFrame[] };
+  firstSample?:
+    { culprit: StackFrame | undefined; blockingCall: string | undefined; frames: readonly StackFrame[] } | undefined;
   /** Default `loop`. */
-  phase?: BlockPhase;
+  phase?: BlockPhase | undefined;
 }
 
 /**
@@ -98,7 +114,9 @@ export interface BlockingErrorJSON {
   threadId: number;
   threadName: string | undefined;
   nativeModule: string | undefined;
-  samples: { total: number; dominant: number } | undefined;
+  samples: SampleCounts | undefined;
+  syscall: BlockingErrorInit['syscall'];
+  cpu: CpuUse | undefined;
   firstSample: BlockingErrorInit['firstSample'];
   phase: BlockPhase;
   context: unknown;
@@ -124,7 +142,9 @@ export class BlockingError extends Error {
   declare readonly threadId: number | undefined;
   declare readonly threadName: string | undefined;
   declare readonly nativeModule: string | undefined;
-  declare readonly samples: { total: number; dominant: number } | undefined;
+  declare readonly samples: SampleCounts | undefined;
+  declare readonly syscall: BlockingErrorInit['syscall'];
+  declare readonly cpu: CpuUse | undefined;
   declare readonly firstSample: BlockingErrorInit['firstSample'];
   declare readonly context: unknown;
   declare readonly phase: BlockPhase;
@@ -147,6 +167,8 @@ export class BlockingError extends Error {
       threadName: init.threadName,
       nativeModule: init.nativeModule,
       samples: init.samples,
+      syscall: init.syscall,
+      cpu: init.cpu,
       firstSample: init.firstSample,
       context: init.context,
       phase: init.phase ?? 'loop',
@@ -188,6 +210,8 @@ export class BlockingError extends Error {
       threadName: this.threadName,
       nativeModule: this.nativeModule,
       samples: this.samples,
+      syscall: this.syscall,
+      cpu: this.cpu,
       firstSample: this.firstSample,
       phase: this.phase,
       context: this.context,

@@ -1,7 +1,9 @@
 // diagnostics_channel: every report on `blockbuster:block`; for a block that outlasted the live-line
 // delay, `blockbuster:ongoing` first, when JS runs again (it cannot run during the block).
+import { nativeConstants } from './binding';
 import type { BlockingError } from './blocking-error';
 import { envelope } from './schema';
+import { stillBlockedMessage } from './lines';
 import type { LineEnvelope } from './schema';
 
 export const BLOCK_CHANNEL = 'blockbuster:block';
@@ -37,14 +39,13 @@ export interface OngoingMessage extends LineEnvelope {
   error: BlockingError;
 }
 
-// A start-up block's live line is due this many times later (kStartupLiveLineFactor, src/watchdog.cc).
-const STARTUP_LIVE_LINE_FACTOR = 10;
-
 /** Publishes a report; builds nothing unless someone subscribed. */
 export function publishReport(error: BlockingError, liveReportAfterMs: number): void {
   const { block: blockChannel, ongoing: ongoingChannel } = getChannels();
   if (liveReportAfterMs > 0 && ongoingChannel.hasSubscribers) {
-    const dueMs = error.phase === 'startup' ? liveReportAfterMs * STARTUP_LIVE_LINE_FACTOR : liveReportAfterMs;
+    // A start-up block's live line is due later by the watchdog's factor (src/contract.h).
+    const dueMs =
+      error.phase === 'startup' ? liveReportAfterMs * nativeConstants().startupLiveLineFactor : liveReportAfterMs;
     if ((error.durationMs ?? 0) >= dueMs) ongoingChannel.publish(ongoingMessage(error, dueMs));
   }
   if (blockChannel.hasSubscribers) blockChannel.publish(error);
@@ -53,14 +54,12 @@ export function publishReport(error: BlockingError, liveReportAfterMs: number): 
 function ongoingMessage(error: BlockingError, atMs: number): OngoingMessage {
   // The live line was due atMs after the block began, which ended durationMs after it began.
   const time = new Date(Date.parse(error.time) - Math.max(0, (error.durationMs ?? atMs) - atMs));
-  const where = error.culprit
-    ? ` in ${error.culprit.functionName || '<anonymous>'} (${error.culprit.file}:${error.culprit.line}:${error.culprit.column})`
-    : '';
+
   return {
     ...envelope('ongoing', error.threadId, time),
     kind: 'ongoing',
     name: 'BlockingError',
-    message: `Event loop still blocked after ${Math.round(atMs)} ms${where}`,
+    message: stillBlockedMessage(atMs, error.culprit),
     source: 'watchdog',
     status: 'ongoing',
     durationMs: atMs,

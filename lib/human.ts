@@ -3,7 +3,7 @@
 import { formatFrame } from './blocking-error';
 import type { BlockingError, StackFrame } from './blocking-error';
 import { codeFrame, toPath } from './source-map';
-import * as path from 'node:path';
+import { displayPath } from './frame';
 
 export interface Palette {
   headline(text: string): string;
@@ -30,52 +30,77 @@ export function palette(color: boolean): Palette {
   return color ? ansi : plain;
 }
 
+// What a terminal or a log viewer would act on rather than show: C0 (tab aside), DEL, C1, line
+// and paragraph separators, bidi controls, lone surrogates. The same rule as VisibleText in
+// src/line_writer.cc (test/escape.test.js feeds both the same strings).
+const HIDDEN =
+  /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+// The same characters left unescaped by JSON.stringify (it escapes C0 and lone surrogates itself).
+const HIDDEN_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeCode(char: string): string {
+  const code = char.charCodeAt(0);
+  if (char === '\n') return '\\n';
+  if (char === '\r') return '\\r';
+  return code < 0x80 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** One line of text as it may reach a terminal: `\n`, `\x1b`, `\u009b` instead of the characters. */
+export function visible(text: string): string {
+  return text.replace(HIDDEN, escapeCode);
+}
+
+/** A JSON line (from JSON.stringify) with the rest of the hidden characters escaped: the same JSON. */
+export function visibleJson(line: string): string {
+  return line.replace(HIDDEN_IN_JSON, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 const SHOWN_LINES = 10;
 
-/** `node internals`, `node_modules/fastify` (`@scope/name` kept whole), or undefined for the user's frame. */
-function foldGroup(frame: StackFrame): string | undefined {
+/** `node internals`, `node_modules/fastify` (`@scope/name` kept whole), or undefined for the user's frame (or none). */
+function foldGroup(frame: StackFrame | undefined): string | undefined {
+  if (frame === undefined) return undefined;
   const file = frame.file;
   if (file === '' || file.startsWith('node:') || file.startsWith('internal/') || file.startsWith('internal\\'))
     return 'node internals';
   const filePath = toPath(file) ?? file;
   const parts = filePath.split(/[\\/]/);
   const at = parts.lastIndexOf('node_modules');
-  if (at < 0 || at + 1 >= parts.length) return undefined;
-  const name = parts[at + 1].startsWith('@') ? `${parts[at + 1]}/${parts[at + 2] ?? ''}` : parts[at + 1];
+  const first = at < 0 ? undefined : parts[at + 1];
+  if (first === undefined) return undefined;
+  const name = first.startsWith('@') ? `${first}/${parts[at + 2] ?? ''}` : first;
   return `node_modules/${name}`;
 }
 
 /** `    at f (file:1:2)` lines; runs of two or more frames of one group become `    … 6 frames in node_modules/fastify`. */
 export function foldedFrames(frames: readonly StackFrame[], colors: Palette = plain): string[] {
   const out: string[] = [];
-  for (let i = 0; i < frames.length && out.length < SHOWN_LINES;) {
-    const group = foldGroup(frames[i]);
+  for (let i = 0, frame = frames[0]; frame !== undefined && out.length < SHOWN_LINES; frame = frames[i]) {
+    const group = foldGroup(frame);
     let end = i + 1;
-    while (group !== undefined && end < frames.length && foldGroup(frames[end]) === group) end++;
-    if (end - i >= 2) out.push(colors.dim(`    … ${end - i} frames in ${group}`));
-    else out.push(`    at ${formatFrame(displayed(frames[i]))}`);
+    while (group !== undefined && foldGroup(frames[end]) === group) end++;
+    if (end - i >= 2) out.push(colors.dim(visible(`    … ${end - i} frames in ${group}`)));
+    else out.push(visible(`    at ${formatFrame(displayed(frame))}`));
     i = end;
   }
   return out;
 }
 
 function displayed(frame: StackFrame): StackFrame {
-  const filePath = toPath(frame.file);
-  if (filePath === undefined) return frame;
-  const relative = path.relative(process.cwd(), filePath);
-  return relative.startsWith('..') || path.isAbsolute(relative) ? frame : { ...frame, file: relative };
+  const file = displayPath(frame.file);
+  return file === frame.file ? frame : { ...frame, file };
 }
 
-/** The report for a human: headline, code frame (3 lines), folded frames. */
+/** The report for a human: headline, code frame (3 lines), folded frames; each line escaped (`visible`). */
 export function humanReport(error: BlockingError, headline: string, colors: Palette): string {
-  const lines = [colors.headline(headline)];
+  const lines = [colors.headline(visible(headline))];
   // Read only for lines a human will see: onBlock and JSON output never pay for it.
   const code = error.culprit && codeFrame(error.culprit, 1, 1);
   if (code)
     lines.push(
       code
         .split('\n')
-        .map((line) => (line.startsWith('>') ? colors.culprit(line) : line))
+        .map((line) => (line.startsWith('>') ? colors.culprit(visible(line)) : visible(line)))
         .join('\n'),
     );
   lines.push(...foldedFrames(error.frames, colors));

@@ -1,9 +1,11 @@
 // OpenTelemetry from the optional peer dependencies: each report as a log record (when
-// @opentelemetry/api-logs is installed) and block metrics plus loop-delay gauges (when
-// @opentelemetry/api is installed and a meter provider is registered). Nothing is loaded otherwise.
-import * as path from 'node:path';
+// @opentelemetry/api-logs is installed and a logger provider is registered) and block metrics plus
+// loop-delay gauges (when @opentelemetry/api is installed and a meter provider is registered).
+// Nothing is loaded otherwise: with no SDK the APIs (about 50 modules) only hand out no-ops.
 import type { IntervalHistogram } from 'node:perf_hooks';
 import type { BlockingError } from './blocking-error';
+import { displayPath } from './frame';
+import { packageVersion } from './package-info';
 
 type OtelApi = typeof import('@opentelemetry/api');
 type OtelLogsApi = typeof import('@opentelemetry/api-logs');
@@ -21,6 +23,19 @@ export const MAX_CULPRITS = 50;
 let apiModule: OtelApi | null | undefined;
 let logsModule: OtelLogsApi | null | undefined;
 
+// Where an SDK's providers are registered (@opentelemetry/api 1.x and api-logs keep them on globalThis).
+const API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
+const LOGS_GLOBAL = Symbol.for('io.opentelemetry.js.api.logs');
+
+function meterProviderRegistered(): boolean {
+  const api = (globalThis as Record<symbol, { metrics?: unknown } | undefined>)[API_GLOBAL];
+  return api?.metrics !== undefined;
+}
+
+function loggerProviderRegistered(): boolean {
+  return (globalThis as Record<symbol, unknown>)[LOGS_GLOBAL] !== undefined;
+}
+
 function optional<T>(name: string): T | null {
   try {
     return require(name) as T;
@@ -30,24 +45,10 @@ function optional<T>(name: string): T | null {
   }
 }
 
-function version(): string {
-  try {
-    return (require(path.join(__dirname, '..', 'package.json')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function relative(file: string): string {
-  const filePath = file.startsWith('file://') ? new URL(file).pathname : file;
-  const rel = path.relative(process.cwd(), filePath);
-  return rel.startsWith('..') || path.isAbsolute(rel) ? filePath : rel;
-}
-
 function culpritLabel(error: BlockingError): string {
   const c = error.culprit;
   if (c === undefined) return error.nativeModule !== undefined ? `native addon ${error.nativeModule}` : '(unknown)';
-  return `${c.functionName || '<anonymous>'} (${relative(c.file)}:${c.line})`;
+  return `${c.functionName || '<anonymous>'} (${displayPath(c.file)}:${c.line})`;
 }
 
 /** Semantic-convention names where they exist, `blockbuster.*` for the rest. */
@@ -83,18 +84,16 @@ interface Instruments {
 // One set per meter provider: a second watch() reuses them (the SDK would warn of duplicates).
 const instrumentsByProvider = new WeakMap<object, Instruments>();
 
-/** A running watcher's telemetry; undefined when neither package is installed. */
+/** A running watcher's telemetry. */
 export class Telemetry {
-  readonly #logs: OtelLogsApi | null;
   readonly #instruments: Instruments | undefined;
   readonly #culprits = new Set<string>();
   readonly #delay: IntervalHistogram | undefined;
   readonly #observe: ObservableCallback | undefined;
 
-  private constructor(logs: OtelLogsApi | null, api: OtelApi | null) {
-    this.#logs = logs;
+  private constructor(api: OtelApi | null) {
     const provider = api?.metrics.getMeterProvider();
-    const meter = provider?.getMeter(SCOPE, version());
+    const meter = provider?.getMeter(SCOPE, packageVersion());
     // A meter from the no-op provider: no SDK registered, no histogram to run.
     if (
       api == null ||
@@ -135,12 +134,10 @@ export class Telemetry {
     instruments.delay.addCallback(this.#observe);
   }
 
-  /** Loads the optional packages once; undefined when neither is installed. */
-  static start(): Telemetry | undefined {
-    if (apiModule === undefined) apiModule = optional<OtelApi>('@opentelemetry/api');
-    if (logsModule === undefined) logsModule = optional<OtelLogsApi>('@opentelemetry/api-logs');
-    if (apiModule === null && logsModule === null) return undefined;
-    return new Telemetry(logsModule, apiModule);
+  /** Metrics need a meter provider registered before watch(); logs are looked for at each report. */
+  static start(): Telemetry {
+    if (apiModule === undefined && meterProviderRegistered()) apiModule = optional<OtelApi>('@opentelemetry/api');
+    return new Telemetry(apiModule ?? null);
   }
 
   report(error: BlockingError): void {
@@ -152,11 +149,15 @@ export class Telemetry {
   }
 
   #record(error: BlockingError): void {
-    if (this.#logs !== null) {
-      // Looked up per report: a provider registered after watch() is used too (the SDK caches loggers).
-      this.#logs.logs.getLogger(SCOPE, version()).emit({
+    // Looked up per report: a provider registered after watch() is used too (the SDK caches loggers).
+    if (logsModule === undefined && loggerProviderRegistered()) {
+      logsModule = optional<OtelLogsApi>('@opentelemetry/api-logs');
+    }
+    const logs = logsModule;
+    if (logs != null) {
+      logs.logs.getLogger(SCOPE, packageVersion()).emit({
         timestamp: new Date(error.time),
-        severityNumber: this.#logs.SeverityNumber.WARN,
+        severityNumber: logs.SeverityNumber.WARN,
         severityText: 'WARN',
         body: error.message,
         attributes: logAttributes(error),

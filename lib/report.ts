@@ -1,9 +1,12 @@
 // Raw frames from the watchdog -> a BlockingError that names the culprit and the API.
-import * as path from 'node:path';
 import { BlockingError, formatFrame, isUserFrame } from './blocking-error';
-import type { BlockPhase, BlockState, StackFrame } from './blocking-error';
+import type { BlockPhase, BlockState, CpuUse, StackFrame } from './blocking-error';
 import type { RawReport, RawSample } from './binding';
 import { linesOf, mapFrame, toPath } from './source-map';
+import { displayPath } from './frame';
+import { OWN_FILE_PREFIXES } from './package-info';
+import type { ThreadInfo } from './schema';
+export type { ThreadInfo } from './schema';
 
 // The interrupt runs within microseconds while JS executes; much later means the thread sat in
 // C++. An overloaded machine delays it by up to ~20 ms too (measured with two test suites running
@@ -11,6 +14,8 @@ import { linesOf, mapFrame, toPath } from './source-map';
 function lateAfterMs(thresholdMs: number): number {
   return Math.min(50, Math.max(5, thresholdMs));
 }
+
+const ATOMICS_WAIT = 'Atomics.wait';
 
 // Modules whose synchronous APIs spend their time in C++ (file system, processes, zlib, crypto).
 const NATIVE_MODULES = new Set(['fs', 'child_process', 'zlib', 'crypto']);
@@ -26,7 +31,8 @@ function builtinModule(file: string): string | undefined {
 const IDENTIFIER_AT = /^[A-Za-z_$][\w$]*/;
 
 /** The identifier a call site's column points at (`zlib.gzipSync(...)` -> `gzipSync`). */
-function calleeAt(frame: StackFrame): string | undefined {
+function calleeAt(frame: StackFrame | undefined): string | undefined {
+  if (frame === undefined) return undefined;
   const line = linesOf(frame)?.[frame.line - 1] ?? '';
   return IDENTIFIER_AT.exec(line.slice(frame.column - 1))?.[0];
 }
@@ -59,25 +65,25 @@ function safeExports(moduleName: string): Record<string, unknown> | undefined {
   }
 }
 
-// blockbuster's own files (compiled, and their sources via source maps) are never the culprit.
-const OWN_DIRS = ['dist', 'lib'].map((dir) => path.join(__dirname, '..', dir) + path.sep);
-
 function isCulpritCandidate(frame: StackFrame): boolean {
   return isUserFrame(frame) && !isOwnFrame(frame);
-}
-
-/** The thread the report is about. */
-export interface ThreadInfo {
-  threadId: number;
-  threadName: string | undefined;
 }
 
 /** Where each sample's culprit and API came from, for the reader and for tests. */
 export type SampleSource = 'interrupt' | 'call-site' | 'none';
 
+/** The syscall a thread was in, and the file behind its descriptor when it had one. */
+export interface SyscallEvidence {
+  name: string;
+  file?: string;
+}
+
 /** One sample as the report reads it: what blocked at that moment. */
 export interface SampleView {
   atMs: number;
+  /** The part of the block this sample stands for (the half-way points to its neighbours). */
+  weightMs: number;
+  syscall: SyscallEvidence | undefined;
   state: BlockState;
   culprit: StackFrame | undefined;
   blockingCall: string | undefined;
@@ -85,7 +91,9 @@ export interface SampleView {
   source: SampleSource;
   frames: StackFrame[];
   /** A late, untracked sample's first user frame: named only if a prompt sample saw it too. */
-  lateCulprit?: StackFrame;
+  lateCulprit?: StackFrame | undefined;
+  /** Its stack was captured a threshold or more after the request (GC time included). */
+  lateCapture?: boolean | undefined;
 }
 
 /** The recorder's answer for a sample: the tracked API call that was running under it. */
@@ -103,11 +111,18 @@ function mapFrames(frames: readonly StackFrame[]): StackFrame[] {
 
 function isOwnFrame(frame: StackFrame): boolean {
   const file = toPath(frame.file) ?? frame.file;
-  return OWN_DIRS.some((dir) => file.startsWith(dir));
+  return OWN_FILE_PREFIXES.some((prefix) => file.startsWith(prefix));
+}
+
+/** A sleep, a wait or I/O the thread was in (not `running`): evidence no signal could give. */
+function syscallOf(raw: RawSample): SyscallEvidence | undefined {
+  if (raw.syscall === undefined || raw.syscall === 'running') return undefined;
+  return raw.syscallFile === undefined ? { name: raw.syscall } : { name: raw.syscall, file: raw.syscallFile };
 }
 
 function viewSample(
   raw: RawSample,
+  weightMs: number,
   ownerOf: (key: number) => RawSample | undefined,
   lateMs: number,
   lookup: CallSiteLookup | undefined,
@@ -117,14 +132,15 @@ function viewSample(
   // thread sat in C++ all along, whenever this sample was taken.
   const owner = ownerOf(raw.stackKey);
   const late = owner?.captureDelayMs === undefined || owner.captureDelayMs - owner.captureGcMs >= lateMs;
-  const stack = owner?.frames ?? [];
-  const base = { atMs: raw.atMs, nativeModule: raw.nativeModule };
+  // A stack captured after the thread moved on is not evidence for this sample.
+  const stack = raw.movedOn ? [] : (owner?.frames ?? []);
+  const base = { atMs: raw.atMs, weightMs, nativeModule: raw.nativeModule, syscall: syscallOf(raw) };
   // A late interrupt shows whatever ran after the native call; the wrapper saw who made it.
   if (record && (late || stack.length === 0)) {
     const frames = mapFrames(record.frames);
     return {
       ...base,
-      state: 'native',
+      state: record.api === ATOMICS_WAIT ? 'atomics-wait' : 'native',
       culprit: culpritOf(frames).culprit,
       blockingCall: record.api,
       source: 'call-site',
@@ -156,7 +172,7 @@ function viewSample(
     };
   }
   let blockingCall = culprit ? findBlockingCall(frames, index) : undefined;
-  if (raw.vmState === 'atomics-wait') blockingCall = 'Atomics.wait';
+  if (raw.vmState === 'atomics-wait') blockingCall = ATOMICS_WAIT;
   // Many short tracked calls in a loop: the sample fell between two, the recorder saw the next.
   if (
     !blockingCall &&
@@ -166,22 +182,44 @@ function viewSample(
   ) {
     blockingCall = record.api;
   }
-  return { ...base, state: stateOf(raw, blockingCall, late), culprit, blockingCall, source: 'interrupt', frames };
+  const lateCapture = owner?.captureDelayMs !== undefined && owner.captureDelayMs >= lateMs;
+  return {
+    ...base,
+    state: stateOf(raw, blockingCall, late),
+    culprit,
+    blockingCall,
+    source: 'interrupt',
+    frames,
+    lateCapture,
+  };
 }
 
 function stateOf(raw: RawSample, blockingCall: string | undefined, late: boolean): BlockState {
-  if (raw.vmState === 'atomics-wait') return 'atomics-wait';
+  // The wrapper around Atomics.wait says so even when no signal sample answered.
+  if (raw.vmState === 'atomics-wait' || blockingCall === ATOMICS_WAIT) return 'atomics-wait';
+  if (syscallOf(raw)) return 'native';
   if (raw.vmState === 'gc') return 'gc';
   if (late || raw.vmState === 'external') return 'native';
   const moduleName = blockingCall?.split('.')[0];
   return moduleName !== undefined && NATIVE_MODULES.has(moduleName) ? 'native' : 'js';
 }
 
+/**
+ * "gc" is a claim about time: GC took half the block or more (V8's own pause time, prologue to
+ * epilogue). A sample that happened to land in a scavenge says only where the code allocated.
+ */
+function blockState(view: SampleView, mostlyGc: boolean): BlockState {
+  if (view.state === 'atomics-wait') return 'atomics-wait';
+  if (mostlyGc) return 'gc';
+  if (view.state === 'gc') return view.culprit ? 'js' : 'native';
+  return view.state;
+}
+
 /** Samples that name the same function (and API) are one group; the largest group is the answer. */
 function groupKey(view: SampleView): string {
   const where = view.culprit
     ? `${view.culprit.functionName}@${view.culprit.file}`
-    : `native:${view.nativeModule ?? ''}`;
+    : `native:${view.nativeModule ?? ''}:${view.syscall?.name ?? ''}:${view.syscall?.file ?? ''}`;
   return `${where}|${view.blockingCall ?? ''}`;
 }
 
@@ -202,77 +240,207 @@ function confirmLateCulprits(views: readonly SampleView[]): SampleView[] {
   );
 }
 
+/**
+ * A stack captured late that holds only the callers of a function another capture of the block saw
+ * on top of them was taken after that function returned: it is no evidence of where its samples were.
+ */
+function withoutStaleCallers(views: readonly SampleView[]): readonly SampleView[] {
+  const same = (a: StackFrame, b: StackFrame | undefined): boolean =>
+    b !== undefined && a.functionName === b.functionName && a.file === b.file;
+  const seenInside = views.filter((view) => view.source === 'interrupt');
+  const leftBehind = (view: SampleView): boolean => {
+    // From its culprit down: what it called since (a node: frame on top) does not matter.
+    const at = view.culprit ? view.frames.indexOf(view.culprit) : 0;
+    const callers = view.frames.slice(Math.max(at, 0));
+    return seenInside.some(
+      (seen) =>
+        seen.frames.length > callers.length &&
+        callers.every((frame, i) => same(frame, seen.frames[seen.frames.length - callers.length + i])),
+    );
+  };
+  const kept = views.filter(
+    (view) => !(view.source === 'interrupt' && view.lateCapture && view.frames.length > 0 && leftBehind(view)),
+  );
+  return kept.length > 0 ? kept : views;
+}
+
 interface Group {
   view: SampleView;
   count: number;
+  weightMs: number;
   states: Map<BlockState, number>;
+  /** Time per culprit line: the group speaks for its heaviest line, not its first sample's. */
+  lines: Map<string, { view: SampleView; weightMs: number }>;
+  /** Time per syscall seen: the one the group spent most time in is its evidence. */
+  syscalls: Map<string, { syscall: SyscallEvidence; weightMs: number }>;
 }
 
-function dominant(views: readonly SampleView[]): { view: SampleView; count: number } {
+const NO_VIEW: SampleView = {
+  atMs: 0,
+  weightMs: 0,
+  syscall: undefined,
+  state: 'native',
+  culprit: undefined,
+  blockingCall: undefined,
+  nativeModule: undefined,
+  source: 'none',
+  frames: [],
+};
+
+/** The group that stands for most of the block's time (not the most samples: the interval widens). */
+function dominant(views: readonly SampleView[]): { view: SampleView; count: number; share: number } {
   const groups = new Map<string, Group>();
+  let totalMs = 0;
   for (const view of views) {
     const key = groupKey(view);
     let group = groups.get(key);
-    if (!group) groups.set(key, (group = { view, count: 0, states: new Map() }));
+    if (!group)
+      groups.set(
+        key,
+        (group = { view, count: 0, weightMs: 0, states: new Map(), lines: new Map(), syscalls: new Map() }),
+      );
+    if (view.syscall) {
+      const syscallKey = `${view.syscall.name}:${view.syscall.file ?? ''}`;
+      const seen = group.syscalls.get(syscallKey) ?? { syscall: view.syscall, weightMs: 0 };
+      seen.weightMs += view.weightMs;
+      group.syscalls.set(syscallKey, seen);
+    }
     group.count++;
-    group.states.set(view.state, (group.states.get(view.state) ?? 0) + 1);
+    group.weightMs += view.weightMs;
+    const lineKey = `${view.culprit?.line}:${view.culprit?.column}`;
+    const line = group.lines.get(lineKey) ?? { view, weightMs: 0 };
+    line.weightMs += view.weightMs;
+    group.lines.set(lineKey, line);
+    totalMs += view.weightMs;
+    group.states.set(view.state, (group.states.get(view.state) ?? 0) + view.weightMs);
   }
   let best: Group | undefined;
-  // A sample that names something beats one that names nothing, at equal counts.
+  // A sample that names something beats one that names nothing, at equal time.
   for (const group of groups.values()) {
-    if (!best || group.count > best.count || (group.count === best.count && !best.view.culprit && group.view.culprit))
+    if (
+      !best ||
+      group.weightMs > best.weightMs ||
+      (group.weightMs === best.weightMs && !best.view.culprit && group.view.culprit)
+    )
       best = group;
   }
-  if (!best)
-    return {
-      view: {
-        atMs: 0,
-        state: 'native',
-        culprit: undefined,
-        blockingCall: undefined,
-        nativeModule: undefined,
-        source: 'none',
-        frames: [],
-      },
-      count: 0,
-    };
-  // The group's state is what most of its samples saw (one sample may land in a GC).
+  if (!best) return { view: NO_VIEW, count: 0, share: 1 };
+  // The group's state is what it spent most of its time in (one sample may land in a GC).
   const state = [...best.states].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
-  return { view: { ...best.view, state }, count: best.count };
+  const heaviest = [...best.lines.values()].reduce((a, b) => (b.weightMs > a.weightMs ? b : a)).view;
+  // A syscall speaks for the group only where the group spent at least half its time in it: one
+  // sample that caught a busy loop in a futex (a GC's safepoint) says nothing of the block.
+  const syscalls = [...best.syscalls.values()];
+  const top = syscalls.length > 0 ? syscalls.reduce((a, b) => (b.weightMs > a.weightMs ? b : a)) : undefined;
+  const syscall = top !== undefined && top.weightMs * 2 >= best.weightMs ? top.syscall : undefined;
+  return {
+    view: { ...heaviest, state, syscall },
+    count: best.count,
+    share: totalMs > 0 ? best.weightMs / totalMs : 1,
+  };
 }
 
-function displayPath(file: string): string {
-  const filePath = toPath(file);
-  if (filePath === undefined) return file;
-  const relative = path.relative(process.cwd(), filePath);
-  return relative.startsWith('..') || path.isAbsolute(relative) ? filePath : relative;
+/**
+ * What each sample stands for: the time since the one before it (the first: since the block
+ * began), and the last one also the rest of the block.
+ */
+function sampleWeights(samples: readonly RawSample[], durationMs: number): number[] {
+  const weights = samples.map((sample, i) => Math.max(0, sample.atMs - (samples[i - 1]?.atMs ?? 0)));
+  const last = weights.length - 1;
+  if (last >= 0) weights[last] = (weights[last] ?? 0) + Math.max(0, durationMs - (samples[last]?.atMs ?? 0));
+  const total = weights.reduce((a, b) => a + b, 0);
+  // Samples without spread in time (all at once) count alike.
+  return total > 0 ? weights : samples.map(() => 1);
+}
+
+// Below this window the CPU clock's ratio says nothing (a scheduler tick is 1-4 ms).
+const MIN_CPU_WINDOW_MS = 10;
+
+function cpuUse(raw: RawReport, thresholdMs: number): CpuUse | undefined {
+  if (raw.ranMs === undefined || raw.watchedMs === undefined) return undefined;
+  const ofMs = raw.watchedMs;
+  // Time in a sleep, a wait or Atomics.wait is the code's own waiting, not starvation.
+  const waiting = raw.samples.filter((sample) => syscallOf(sample) || sample.vmState === 'atomics-wait').length;
+  const starved =
+    ofMs >= Math.max(MIN_CPU_WINDOW_MS, thresholdMs / 2) &&
+    raw.ranMs < ofMs / 2 &&
+    waiting * 2 < Math.max(1, raw.samples.length);
+  const use: CpuUse = { ranMs: raw.ranMs, ofMs, starved };
+  // The kernel adds a wait when it ends, so the counter may hold some from before the window.
+  if (raw.waitedForCpuMs !== undefined)
+    use.waitedForCpuMs = Math.min(raw.waitedForCpuMs, Math.max(0, ofMs - raw.ranMs));
+  if (raw.throttled && raw.throttled.periods > 0) use.throttled = raw.throttled;
+  return use;
+}
+
+/**
+ * Whether the code may have blocked on a free CPU: the CPU it got, plus the part of the block
+ * before the window (counted as running), reaches half the threshold. Below that, the block was
+ * the scheduler's (a spin on the wall clock cannot be told from work held back: it errs to blame).
+ */
+function codeBlocked(raw: RawReport, cpu: CpuUse, thresholdMs: number): boolean {
+  return cpu.ranMs + Math.max(0, raw.durationMs - cpu.ofMs) >= thresholdMs / 2;
+}
+
+function starvedText(cpu: CpuUse): string {
+  let text = `it ran ${formatMs(cpu.ranMs)} of the last ${formatMs(cpu.ofMs)} ms`;
+  if (cpu.waitedForCpuMs !== undefined) text += ` and waited ${formatMs(cpu.waitedForCpuMs)} ms for a CPU`;
+  if (cpu.throttled) text += `; ${throttledText(cpu.throttled)}`;
+  else text += ' (other threads or processes had the CPU)';
+  return text;
+}
+
+function throttledText(throttled: { periods: number; ms: number }): string {
+  return `the cgroup's CPU limit throttled it (${throttled.periods} periods, ${formatMs(throttled.ms)} ms)`;
+}
+
+function formatMs(ms: number): string {
+  return ms < 10 ? ms.toFixed(1) : String(Math.round(ms));
 }
 
 function where(frame: StackFrame): string {
   return formatFrame({ ...frame, file: displayPath(frame.file) });
 }
 
+function unknownCode(view: SampleView, total: number, state: BlockState): string {
+  if (view.frames.length > 0)
+    return ' in native code; the JavaScript function that called it is not known (V8 sampled the stack after it returned)';
+  if (total === 0) return ' (it ended as the watchdog looked: no sample was taken)';
+  return state === 'native' ? ' in native code (no JavaScript was on the stack)' : '';
+}
+
 /** Error message: "Event loop blocked for 152 ms by fs.readFileSync in loadConfig (src/config.js:12:7)". */
 function describe(
   durationMs: number,
   view: SampleView,
-  count: number,
+  share: number,
   total: number,
   state: BlockState,
   phase: BlockPhase,
+  cpu: CpuUse | undefined,
+  starvedOnly: boolean,
 ): string {
+  // A blamed block names the code, then says how starved or throttled the thread was.
   let text = `Event loop blocked for ${Math.round(durationMs)} ms`;
+  if (starvedOnly && cpu) {
+    text += ` while the thread was starved of CPU, not by its code: ${starvedText(cpu)}`;
+    return phase === 'startup' ? `${text} during start-up (before the event loop first turned)` : text;
+  }
   if (view.blockingCall) text += ` by ${view.blockingCall}`;
   if (view.culprit) text += ` in ${where(view.culprit)}`;
   else if (view.nativeModule) text += ` in native addon ${view.nativeModule} (its JavaScript caller is not known)`;
-  else if (view.frames.length > 0)
-    text +=
-      ' in native code; the JavaScript function that called it is not known (V8 sampled the stack after it returned)';
-  else if (total === 0) text += ' (it ended as the watchdog looked: no sample was taken)';
-  else if (state === 'native') text += ' in native code (no JavaScript was on the stack)';
+  else if (!view.syscall) text += unknownCode(view, total, state);
+  // The kernel's word on where the thread slept or waited.
+  if (view.syscall) {
+    text += `${view.culprit || view.nativeModule ? ',' : ''} in ${view.syscall.name}`;
+    if (view.syscall.file !== undefined) text += ` on ${view.syscall.file}`;
+  }
   // The share is news only when the samples disagree.
-  if (count < total) text += ` [${count} of ${total} samples]`;
+  if (share < 1) text += ` [${Math.round(share * 100)} % of the time]`;
   if (state === 'gc') text += ' (mostly garbage collection)';
+  // The code ran long enough to block on its own, but the thread was also kept off the CPU: by how much.
+  if (cpu?.starved) text += `; the thread was starved of CPU: ${starvedText(cpu)}`;
+  else if (cpu?.throttled) text += `; ${throttledText(cpu.throttled)}`;
   if (phase === 'startup') text += ' during start-up (before the event loop first turned)';
   return text;
 }
@@ -286,23 +454,35 @@ export function buildReport(
 ): BlockingError {
   const lateMs = lateAfterMs(thresholdMs);
   const byKey = new Map(raw.samples.map((sample) => [sample.key, sample]));
-  const all = raw.samples.map((sample) => viewSample(sample, (key) => byKey.get(key), lateMs, lookup));
+  const weights = sampleWeights(raw.samples, raw.durationMs);
+  const all = raw.samples.map((sample, i) =>
+    viewSample(sample, weights[i] ?? 0, (key) => byKey.get(key), lateMs, lookup),
+  );
   // A sample that saw nothing (its interrupt never ran, no tracked call, no addon) casts no vote.
   const informative = all.filter(
-    (view) => view.culprit || view.blockingCall || view.nativeModule || view.frames.length > 0,
+    (view) => view.culprit || view.blockingCall || view.nativeModule || view.syscall || view.frames.length > 0,
   );
-  const views = confirmLateCulprits(informative.length > 0 ? informative : all);
-  const { view, count } = dominant(views);
-  const state: BlockState = raw.gcMs >= raw.durationMs / 2 && view.state !== 'atomics-wait' ? 'gc' : view.state;
+  const views = confirmLateCulprits(withoutStaleCallers(informative.length > 0 ? informative : all));
+  const cpu = cpuUse(raw, thresholdMs);
+  // A starved thread's block is the machine's: no code is blamed for the time it was off the CPU,
+  // only when the CPU time it did get would have blocked the loop on its own.
+  const unblamed = cpu?.starved === true && !codeBlocked(raw, cpu, thresholdMs);
+  const found = unblamed ? { view: NO_VIEW, count: 0, share: 1 } : dominant(views);
+  const { view, count } = found;
+  // One number for the message and `samples.share`: rounded once, to three places.
+  const share = Math.round(found.share * 1000) / 1000;
+  const state = blockState(view, raw.gcMs >= raw.durationMs / 2);
   const first = raw.samples[0];
   // The native side knows whether the block began before the loop's first iteration after start.
   const phase: BlockPhase = raw.startup ? 'startup' : 'loop';
   return new BlockingError({
     source: 'watchdog',
-    message: describe(raw.durationMs, view, count, views.length, state, phase),
+    message: describe(raw.durationMs, view, share, views.length, state, phase, cpu, unblamed),
     frames: view.frames,
     culprit: view.culprit,
     blockingCall: view.blockingCall,
+    syscall: view.syscall,
+    cpu,
     durationMs: raw.durationMs,
     thresholdMs,
     state,
@@ -311,7 +491,12 @@ export function buildReport(
     threadId: thread.threadId,
     threadName: thread.threadName,
     nativeModule: view.nativeModule,
-    samples: { total: views.length, dominant: count },
+    samples: {
+      total: views.length,
+      dominant: count,
+      share,
+      costMs: raw.samplingCostMs,
+    },
     context,
     firstSample: all[0] && { culprit: all[0].culprit, blockingCall: all[0].blockingCall, frames: all[0].frames },
     phase,

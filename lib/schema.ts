@@ -1,5 +1,5 @@
 // The fields every JSON line carries (schema/report.schema.json): what it is, when, and where from.
-import { isBuiltinLoaded } from './rules/builtins';
+import { isBuiltinLoaded } from './apis/builtins';
 
 /** Bumped on a breaking change of any line; also in the schema's `$id`. */
 export const SCHEMA_VERSION = 1;
@@ -27,10 +27,25 @@ export function hostname(): string {
   return (cachedHostname ??= (require('node:os') as typeof import('node:os')).hostname());
 }
 
+/** A thread: the one a report is about, or the current one. */
+export interface ThreadInfo {
+  threadId: number;
+  threadName: string | undefined;
+}
+
+/**
+ * This thread's id and (for a worker, where Node has it) name. A worker's bootstrap has loaded
+ * worker_threads already; loading it on the main thread would pull in streams and the worker
+ * machinery (about 0.6 MB) just to learn that this is thread 0.
+ */
+export function currentThread(): ThreadInfo {
+  if (!isBuiltinLoaded('worker_threads')) return { threadId: 0, threadName: undefined };
+  const threads = require('node:worker_threads') as typeof import('node:worker_threads') & { threadName?: string };
+  return { threadId: threads.threadId, threadName: threads.isMainThread ? undefined : threads.threadName };
+}
+
 export function currentThreadId(): number {
-  // As in watch.ts: a worker has loaded worker_threads already; the main thread is 0 without it.
-  if (!isBuiltinLoaded('worker_threads')) return 0;
-  return (require('node:worker_threads') as typeof import('node:worker_threads')).threadId;
+  return currentThread().threadId;
 }
 
 export function envelope(kind: LineKind, threadId: number = currentThreadId(), time: Date = new Date()): LineEnvelope {
@@ -42,4 +57,63 @@ export function envelope(kind: LineKind, threadId: number = currentThreadId(), t
     hostname: hostname(),
     threadId,
   };
+}
+
+// Captured at load, before the call-site recorder wraps JSON.stringify while a watcher runs.
+const stringify = JSON.stringify;
+
+/** Bounds of one JSON line: a context can hold anything (a request with its socket). */
+const MAX_DEPTH = 8;
+const MAX_ENTRIES = 100;
+const MAX_STRING = 4096;
+export const MAX_LINE = 64 * 1024;
+
+/**
+ * `value` as JSON that never throws: a BigInt becomes `"12n"`, a cycle `"[Circular]"`, a getter or
+ * `toJSON` that throws `"[Throws]"`; deep, wide and long values are cut (`"[Depth]"`, `"… 12 more"`).
+ */
+export function safeJson(value: unknown): string {
+  return stringify(plain(value, '', [])) ?? 'null';
+}
+
+function plain(value: unknown, key: string, ancestors: object[]): unknown {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'string')
+    return value.length > MAX_STRING
+      ? `${value.slice(0, MAX_STRING)}… ${value.length - MAX_STRING} more characters`
+      : value;
+  if (typeof value !== 'object' || value === null) return value;
+  if (ancestors.includes(value)) return '[Circular]';
+  try {
+    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') return plain(toJSON.call(value, key), key, [...ancestors, value]);
+  } catch {
+    return '[Throws]';
+  }
+  if (ancestors.length >= MAX_DEPTH) return '[Depth]';
+  const inside = [...ancestors, value];
+  try {
+    if (Array.isArray(value)) {
+      const items = value.slice(0, MAX_ENTRIES).map((item, index) => plain(item, String(index), inside));
+      if (value.length > MAX_ENTRIES) items.push(`… ${value.length - MAX_ENTRIES} more`);
+      return items;
+    }
+    const keys = Object.keys(value);
+    // No prototype: a key named __proto__ stays a key.
+    const out = Object.create(null) as Record<string, unknown>;
+    for (const name of keys.slice(0, MAX_ENTRIES)) {
+      let entry: unknown;
+      try {
+        entry = (value as Record<string, unknown>)[name];
+      } catch {
+        entry = '[Throws]';
+      }
+      out[name] = plain(entry, name, inside);
+    }
+    if (keys.length > MAX_ENTRIES) out['…'] = `${keys.length - MAX_ENTRIES} more keys`;
+    return out;
+  } catch {
+    // A proxy whose traps throw.
+    return '[Throws]';
+  }
 }

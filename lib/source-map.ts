@@ -1,20 +1,21 @@
 // Maps compiled frames back to their sources (`.ts`) when a source map exists.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findSourceMap, SourceMap } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { StackFrame } from './blocking-error';
+import { frameFile } from './frame';
+import { loadedBinding } from './binding';
+import { ownFs } from './apis/own-fs';
 
-// Bound at load time, so the rule set never sees (or blocks) blockbuster's own reads.
-const readFileSync = fs.readFileSync;
-const existsSync = fs.existsSync;
+// blockbuster's own fs calls: taken before anyone wraps fs (lib/apis/own-fs.ts).
+const { readFileSync, existsSync } = ownFs;
 
 const cache = new Map<string, SourceMap | null>();
 const MAPPING_URL = /\/\/[#@]\s*sourceMappingURL=(\S+)\s*$/;
 
 export function toPath(file: string): string | undefined {
-  if (file.startsWith('file://')) return fileURLToPath(file);
-  return path.isAbsolute(file) ? file : undefined;
+  const filePath = frameFile(file);
+  return path.isAbsolute(filePath) ? filePath : undefined;
 }
 
 function loadMap(filePath: string): SourceMap | null {
@@ -22,13 +23,13 @@ function loadMap(filePath: string): SourceMap | null {
   if (registered) return registered;
   if (!existsSync(filePath)) return null;
   const tail = readFileSync(filePath, 'utf8').trimEnd().split('\n').pop() ?? '';
-  const match = MAPPING_URL.exec(tail);
-  if (!match) return null;
-  const url = match[1];
-  const inline = /^data:application\/json[^,]*;base64,(.*)$/.exec(url);
-  const json = inline
-    ? Buffer.from(inline[1], 'base64').toString('utf8')
-    : readFileSync(path.resolve(path.dirname(filePath), decodeURIComponent(url)), 'utf8');
+  const url = MAPPING_URL.exec(tail)?.[1];
+  if (url === undefined) return null;
+  const inline = /^data:application\/json[^,]*;base64,(.*)$/.exec(url)?.[1];
+  const json =
+    inline !== undefined
+      ? Buffer.from(inline, 'base64').toString('utf8')
+      : readFileSync(path.resolve(path.dirname(filePath), decodeURIComponent(url)), 'utf8');
   return new SourceMap(JSON.parse(json));
 }
 
@@ -41,21 +42,58 @@ function mapFor(filePath: string): SourceMap | null {
       map = null;
     }
     cache.set(filePath, map);
+    if (map) shareWithWatchdog(filePath, map);
   }
   return map;
+}
+
+// The original source a map entry names, as a path.
+function originalPath(filePath: string, originalSource: string): string {
+  return originalSource.startsWith('file://')
+    ? fileURLToPath(originalSource)
+    : path.resolve(path.dirname(filePath), originalSource);
+}
+
+/**
+ * Gives the watchdog a line-level copy of the map (src/line_maps.h): the live line it writes while
+ * JS cannot run then names the original file and line too. Under both names V8 may give the file.
+ */
+function shareWithWatchdog(filePath: string, map: SourceMap): void {
+  try {
+    const binding = loadedBinding();
+    if (typeof binding?.mapLines !== 'function') return;
+    const lineCount = linesOf({ functionName: '', file: filePath, line: 1, column: 1 })?.length ?? 0;
+    const sources: string[] = [];
+    const index = new Map<string, number>();
+    const table = new Int32Array(3 * lineCount).fill(-1);
+    for (let line = 0; line < lineCount; line++) {
+      // The line's first mapped segment, else its last; an entry of another line is not this line's.
+      let entry = map.findEntry(line, 0);
+      if (!('generatedLine' in entry) || entry.generatedLine !== line) entry = map.findEntry(line, 1e9);
+      if (!('generatedLine' in entry) || entry.generatedLine !== line || !entry.originalSource) continue;
+      const source = originalPath(filePath, entry.originalSource);
+      let at = index.get(source);
+      if (at === undefined) index.set(source, (at = sources.push(source) - 1));
+      table.set([at, entry.originalLine + 1, entry.originalColumn + 1], 3 * line);
+    }
+    binding.mapLines(filePath, sources, table);
+    binding.mapLines(pathToFileURL(filePath).href, sources, table);
+  } catch {
+    // The live lines stay in generated coordinates; the reports are mapped all the same.
+  }
 }
 
 /** The frame in original source coordinates, or the frame itself when no map applies. */
 export function mapFrame(frame: StackFrame): StackFrame {
   const filePath = toPath(frame.file);
-  if (filePath === undefined || frame.line < 1) return frame;
+  if (filePath === undefined) return frame;
+  const onDisk = filePath === frame.file ? frame : { ...frame, file: filePath };
+  if (frame.line < 1) return onDisk;
   const map = mapFor(filePath);
-  if (!map) return frame;
+  if (!map) return onDisk;
   const entry = map.findEntry(frame.line - 1, Math.max(0, frame.column - 1));
-  if (!entry || !('originalSource' in entry) || !entry.originalSource) return frame;
-  const source = entry.originalSource.startsWith('file://')
-    ? fileURLToPath(entry.originalSource)
-    : path.resolve(path.dirname(filePath), entry.originalSource);
+  if (!entry || !('originalSource' in entry) || !entry.originalSource) return onDisk;
+  const source = originalPath(filePath, entry.originalSource);
   return { ...frame, file: source, line: entry.originalLine + 1, column: entry.originalColumn + 1 };
 }
 

@@ -45,7 +45,7 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=86:log_path=$LOGS/
 # UBSan shares the ASan runtime and its log_path (a log_path here would override the one above).
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 # The positive control first: the same runtime and options must catch a known overflow.
-"$CC_BIN" $SAN -shared -fPIC -shared-libasan -o "$WORK/canary.so" "$ROOT/scripts/native-check/asan-canary.c"
+"$CC_BIN" $SAN -shared -fPIC -shared-libasan -o "$WORK/canary.so" "$ROOT/test/native/asan-canary.c"
 mkdir -p "$WORK/canary-logs"
 ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$WORK/canary-logs/asan" LD_PRELOAD="$RUNTIME" \
   node -e "try { process.dlopen({ exports: {} }, process.argv[1]) } catch {}" "$WORK/canary.so" >/dev/null 2>&1 || true

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# npm run test:tsan: ThreadSanitizer on a standalone harness (scripts/native-check/tsan-harness.cc)
-# that runs the real src/watchdog.cc, loop_probe.cc, waker.cc and report_line.cc against real
+# npm run test:tsan: ThreadSanitizer on a standalone harness (test/native/tsan-harness.cc)
+# that runs the real src/watchdog.cc, block_tracker.cc, loop_probe.cc, waker.cc and report_line.cc against real
 # libuv loops, with V8 stubbed out. Why not the addon inside node: node is not TSan-instrumented,
 # and the TSan runtime cannot even start it here (LD_PRELOAD of libclang_rt.tsan makes `node -e 0`
 # die of SIGSEGV at start-up, ASLR on or off; measured with clang 14 and Node 20); where it starts,
@@ -37,7 +37,7 @@ if [ -f "$RUNTIME" ]; then
 fi
 
 FLAGS="-std=c++20 -fsanitize=thread -fno-omit-frame-pointer -g -O1"
-"$CXX_BIN" $FLAGS "$ROOT/scripts/native-check/tsan-canary.cc" -o "$WORK/canary"
+"$CXX_BIN" $FLAGS "$ROOT/test/native/tsan-canary.cc" -o "$WORK/canary"
 TSAN_OPTIONS="exitcode=66" "$WORK/canary" >"$WORK/canary.log" 2>&1 || true
 if grep -q 'WARNING: ThreadSanitizer: data race' "$WORK/canary.log"; then
   echo "check-tsan: positive control caught (a data race in tsan-canary.cc)"
@@ -47,8 +47,8 @@ else
 fi
 
 # The system libuv's headers and library: the harness runs no node, so it needs no node headers.
-"$CXX_BIN" $FLAGS -I"$ROOT/src" "$ROOT/scripts/native-check/tsan-harness.cc" \
-  "$ROOT"/src/watchdog.cc "$ROOT"/src/loop_probe.cc "$ROOT"/src/waker.cc "$ROOT"/src/report_line.cc \
+"$CXX_BIN" $FLAGS -I"$ROOT/src" "$ROOT/test/native/tsan-harness.cc" \
+  "$ROOT"/src/watchdog.cc "$ROOT"/src/block_tracker.cc "$ROOT"/src/loop_probe.cc "$ROOT"/src/waker.cc "$ROOT"/src/report_line.cc "$ROOT"/src/thread_probe.cc "$ROOT"/src/line_writer.cc "$ROOT"/src/api_names.cc "$ROOT"/src/line_maps.cc \
   -luv -lpthread -o "$WORK/harness"
 status=0
 runs="${TSAN_RUNS:-5}"

@@ -5,19 +5,10 @@
 #include <string>
 #include <vector>
 
-namespace blockbuster {
+#include "contract.h"
+#include "thread_probe.h"
 
-// What V8 said the watched thread was doing when the watchdog sampled it (v8::StateTag).
-enum class VmState : uint8_t {
-  kUnknown,
-  kJs,
-  kGc,
-  kCompiler,
-  kOther,
-  kExternal,
-  kAtomicsWait,
-  kIdle
-};
+namespace blockbuster {
 
 struct Frame {
   std::string function_name;
@@ -38,8 +29,19 @@ struct Sample {
   uint64_t gc_at_request_ns = 0;
   VmState vm_state = VmState::kUnknown;
   bool in_tracked_call = false;  // a Node API the recorder wraps was running at `taken_ns`
-  std::string native_module;     // the addon (.node) the thread was in, when one was on its stack
-  std::vector<Frame> frames;     // only on the sample that asked for the interrupt
+  int32_t api_id = 0;            // which one (api_names.h); 0 = not known
+  bool signalled = false;        // the signal was sent (the syscall peek allowed it)
+  // The JS frames' addresses at the signal, innermost first (empty = not known): the callers'
+  // return points do not change while the thread stays inside one call.
+  std::vector<void*> js_frames;
+  // Evidence against the outstanding interrupt's stack: this sample saw the thread elsewhere than
+  // the sample that asked for it (another JS stack, syscall, VM state or tracked-call depth).
+  bool moved_on = false;
+  int syscall = -2;           // SyscallPeek::number: the syscall, -1 running, -2 unknown
+  std::string syscall_file;   // the file behind the syscall's fd, for read/write and the like
+  uint64_t cpu_ns = 0;        // the thread's CPU clock at `taken_ns`; 0 = not known
+  std::string native_module;  // the addon (.node) the thread was in, when one was on its stack
+  std::vector<Frame> frames;  // only on the sample that asked for the interrupt
 };
 
 // One block of the event loop, from the moment it started until the loop reached prepare again.
@@ -51,7 +53,13 @@ struct BlockReport {
   uint64_t gc_ns = 0;           // GC time inside the block
   uint64_t gc_at_start_ns = 0;  // GC clock at block start, to compute gc_ns
   bool startup = false;         // began before the loop's first iteration under this watcher
-  std::vector<Sample> samples;  // at the crossing, then every threshold (bounded)
+  // The thread's CPU and the cgroup's throttling from the watchdog's last look before the
+  // crossing (`baseline_ns`, near the start) to the end.
+  uint64_t baseline_ns = 0;
+  ThreadUsage usage_at_baseline;
+  ThreadUsage usage_at_end;
+  uint64_t sampling_cost_ns = 0;  // the watchdog's CPU, the handler's and the interrupts' time
+  std::vector<Sample> samples;    // at the crossing, then every threshold (bounded)
 
   // The newest sample whose JS stack arrived, for lines written while the block lasts.
   const Sample* LatestWithFrames() const {

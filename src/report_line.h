@@ -33,6 +33,12 @@ struct LineContext {
 
 std::string FormatReportLine(const BlockReport& report, const LineContext& context,
                              const LineStyle& style);
+// The message alone ("Event loop still blocked after …"): lib/lines.ts builds JS's with the same
+// words.
+std::string LineMessage(const BlockReport& report, const LineContext& context,
+                        const LineStyle& style);
+// The live lines' grouping key: the culprit's function and place, empty without one.
+std::string CulpritKey(const BlockReport& report, const LineStyle& style);
 std::string FormatDroppedLine(uint64_t dropped, const LineStyle& style);
 
 }  // namespace blockbuster

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "report.h"
 
@@ -16,14 +17,15 @@ class Isolate;
 
 namespace blockbuster {
 
-const char* VmStateName(VmState state);
-
 struct ThreadSample {
   VmState vm_state = VmState::kUnknown;
   uint64_t taken_ns = 0;  // 0 when no sample was taken (unsupported platform, signal blocked)
   // The first native addon (a .node file other than ours) on the thread's native stack, named
   // `file` or `file!symbol` when the symbol is exported; empty when none.
   std::string native_module;
+  // The JS frames' addresses, innermost first, as V8 walked them (empty when none were seen).
+  std::vector<void*> js_frames;
+  uint64_t handler_ns = 0;  // CPU time the handler took on the watched thread
 };
 
 class ThreadSampler {

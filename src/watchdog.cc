@@ -9,118 +9,36 @@
 #include <cstdlib>
 #include <string>
 
+#include "cpu_clock.h"
+#include "js_stack.h"
 #include "report_line.h"
 
 namespace blockbuster {
 namespace {
 
-// A parked watchdog still looks at the loop this often, to bound the one race left: the loop
-// leaving poll and draining its fds between our idle check and our own poll().
-constexpr int64_t kMaxParkNs = 1'000'000'000;
-// A start-up block's live line waits this many times longer than a loop block's.
-constexpr uint64_t kStartupLiveLineFactor = 10;
+// A parked watchdog still looks at the loop, to bound the one race left: the loop leaving poll
+// and draining its fds between our idle check and our own poll(). Right after the loop ran, a
+// second later; once it stayed idle through a park, a wake-up (tens to hundreds of µs of CPU)
+// costs more than that µs-wide race is worth, so the next look waits this long.
+constexpr int64_t kFirstParkNs = 1'000'000'000;
+constexpr int64_t kIdleParkNs = 30'000'000'000;
 // How long the watchdog waits for the watched thread's signal handler (it answers in µs).
 constexpr uint64_t kSampleTimeoutNs = 10'000'000;
+// Signals per block, whatever the syscall peek says: it bounds what the race it leaves (the
+// thread entering a sleep just after the peek) can cost a host that sleeps in a retry loop.
+constexpr uint32_t kMaxSignalsPerBlock = 64;
+// Sampling may cost at most 1 % of the block's own time (the watchdog's CPU, the signal handler
+// and the interrupts on the watched thread); samples are spaced for 2/3 of that, because an
+// interrupt's cost arrives after the next sample is planned.
+constexpr uint64_t kCostShareDivisor = 150;
 
-void WriteAll(int fd, const std::string& text) {
-  size_t offset = 0;
-  while (offset < text.size()) {
-    ssize_t written = write(fd, text.data() + offset, text.size() - offset);
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) return;
-    offset += static_cast<size_t>(written);
-  }
+// Every native line goes through the process's one writer: whole, in order, bounded waits.
+void WriteAll(const WatchdogOptions& options, const std::string& text) {
+  DroppedNotice notice{options.line.json, options.line.schema_version, options.line.thread_id};
+  LineWriter::Get().Write(options.output_fd, text, notice);
 }
 
 }  // namespace
-
-void BlockTracker::Begin(uint64_t start_ns, uint64_t detected_ns, uint64_t gc_clock_at_start,
-                         bool startup) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  current_ = BlockReport{};
-  current_.id = next_id_++;
-  current_.start_ns = start_ns;
-  current_.detected_ns = detected_ns;
-  current_.gc_at_start_ns = gc_clock_at_start;
-  current_.startup = startup;
-  active.store(true, std::memory_order_seq_cst);
-}
-
-bool BlockTracker::AddSample(uint64_t id, Sample&& sample) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!active.load(std::memory_order_relaxed) || current_.id != id) {
-    // The block ended while the signal was answered: the sample still belongs to it.
-    if (!ready_.empty() && ready_.back().id == id && ready_.back().samples.empty()) {
-      ready_.back().samples.push_back(std::move(sample));
-    }
-    return false;
-  }
-  bool ask = pending_key_ == 0;
-  if (ask) pending_key_ = sample.key;
-  sample.stack_key = pending_key_;
-  sample.gc_at_request_ns = signals.GcClock(sample.taken_ns);
-  current_.samples.push_back(std::move(sample));
-  return ask;
-}
-
-bool BlockTracker::Finish(uint64_t end_ns) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!active.load(std::memory_order_relaxed)) return false;
-  active.store(false, std::memory_order_seq_cst);
-  current_.end_ns = std::max(end_ns, current_.detected_ns);
-  uint64_t gc_clock = signals.GcClock(current_.end_ns);
-  current_.gc_ns = gc_clock > current_.gc_at_start_ns ? gc_clock - current_.gc_at_start_ns : 0;
-  if (ready_.size() >= max_queued) {
-    dropped_++;
-  } else {
-    ready_.push_back(std::move(current_));
-  }
-  return true;
-}
-
-void BlockTracker::Capture(uint64_t id, uint32_t key, std::vector<Frame>&& frames) {
-  uint64_t now = uv_hrtime();
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (pending_key_ == key) pending_key_ = 0;
-  if (!active.load(std::memory_order_relaxed) || current_.id != id) return;
-  uint64_t gc_clock = signals.GcClock(now);
-  for (Sample& sample : current_.samples) {
-    if (sample.stack_key != key) continue;
-    sample.captured_ns = now;
-    sample.capture_gc_ns =
-        gc_clock > sample.gc_at_request_ns ? gc_clock - sample.gc_at_request_ns : 0;
-    if (sample.key == key) sample.frames = std::move(frames);
-  }
-}
-
-bool BlockTracker::ActiveCopy(BlockReport* out) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!active.load(std::memory_order_relaxed)) return false;
-  *out = current_;
-  return true;
-}
-
-std::vector<BlockReport> BlockTracker::TakeReady(uint64_t* dropped) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<BlockReport> out(std::make_move_iterator(ready_.begin()),
-                               std::make_move_iterator(ready_.end()));
-  ready_.clear();
-  *dropped = dropped_;
-  dropped_ = 0;
-  return out;
-}
-
-int32_t SharedFlags::Depth() const {
-  return std::atomic_ref<int32_t>(words[0]).load(std::memory_order_relaxed);
-}
-
-bool SharedFlags::InAtomicsWait() const {
-  return std::atomic_ref<int32_t>(words[2]).load(std::memory_order_relaxed) > 0;
-}
-
-void SharedFlags::SetTrackedKey(uint32_t key) const {
-  std::atomic_ref<int32_t>(words[1]).store(static_cast<int32_t>(key), std::memory_order_relaxed);
-}
 
 Watchdog::Watchdog(uv_loop_t* loop, v8::Isolate* isolate, const WatchdogOptions& options,
                    SharedFlags flags, Notify notify)
@@ -130,9 +48,11 @@ Watchdog::Watchdog(uv_loop_t* loop, v8::Isolate* isolate, const WatchdogOptions&
       notify_(std::move(notify)),
       tracker_(std::make_shared<BlockTracker>()) {
   tracker_->max_queued = options_.max_queued;
+  tracker_->flags = flags_;
   if (!tracker_->waker.ok()) return;
-  hooks_ = std::make_unique<IsolateHooks>(isolate_, &tracker_->signals);
+  gc_hooks_ = std::make_unique<GcHooks>(isolate_, &tracker_->gc);
   sampler_ = std::make_unique<ThreadSampler>(isolate_);
+  thread_probe_ = std::make_unique<ThreadProbe>();
   probe_ = std::make_unique<LoopProbe>(loop, OnPrepare, OnCheck, this);
   thread_ = std::thread(&Watchdog::Run, this);
 }
@@ -146,8 +66,10 @@ void Watchdog::Stop(void (*on_closed)(void*), void* arg) {
   }
   tracker_->waker.Wake();
   if (thread_.joinable()) thread_.join();
+  // The shared memory goes with the watcher; a late interrupt keeps the tracker, not the words.
+  tracker_->flags = SharedFlags{};
   sampler_.reset();
-  hooks_.reset();
+  gc_hooks_.reset();
   if (probe_ != nullptr) {
     probe_->Close(on_closed, arg);
     probe_.reset();
@@ -159,11 +81,10 @@ void Watchdog::Stop(void (*on_closed)(void*), void* arg) {
 void Watchdog::OnPrepare(void* data) {
   auto* self = static_cast<Watchdog*>(data);
   self->loop_turned_.store(true, std::memory_order_relaxed);
-  self->gc_clock_at_prepare_.store(
-      self->tracker_->signals.gc_total_ns.load(std::memory_order_relaxed),
-      std::memory_order_relaxed);
+  self->gc_clock_at_prepare_.store(self->tracker_->gc.total_ns.load(std::memory_order_relaxed),
+                                   std::memory_order_relaxed);
   if (!self->tracker_->active.load(std::memory_order_seq_cst)) return;
-  if (self->tracker_->Finish(uv_hrtime())) {
+  if (self->tracker_->Finish(uv_hrtime(), self->UsageNow())) {
     self->tracker_->waker.Wake();
     self->notify_();
   }
@@ -175,18 +96,20 @@ void Watchdog::OnCheck(void* data) {
 }
 
 std::vector<BlockReport> Watchdog::TakeReports(bool finish_active, uint64_t* dropped) {
-  if (finish_active) tracker_->Finish(uv_hrtime());
+  if (finish_active) tracker_->Finish(uv_hrtime(), UsageNow());
   return tracker_->TakeReady(dropped);
 }
 
 void Watchdog::WriteUntaken() {
   uint64_t dropped = 0;
+  std::vector<BlockReport> reports = TakeReports(true, &dropped);
+  WriteReports(reports, dropped);
+}
+
+void Watchdog::WriteReports(const std::vector<BlockReport>& reports, uint64_t dropped) {
   uint64_t now = uv_hrtime();
-  for (const BlockReport& report : TakeReports(true, &dropped))
-    WriteLine(report, now, LineStatus::kAtExit);
-  if (dropped > 0) {
-    WriteAll(options_.output_fd, FormatDroppedLine(dropped, options_.line));
-  }
+  for (const BlockReport& report : reports) WriteLine(report, now, LineStatus::kAtExit);
+  if (dropped > 0) WriteAll(options_, FormatDroppedLine(dropped, options_.line));
 }
 
 void Watchdog::SetOwnWork(bool on) {
@@ -201,9 +124,16 @@ void Watchdog::Run() {
   pthread_setname_np(pthread_self(), "blockbuster");
 #endif
   bool loop_just_woke = false;
+  // A hang that began in the race above still aborts within abortAfterMs.
+  int64_t idle_park_ns =
+      options_.abort_after_ns > 0
+          ? std::clamp(static_cast<int64_t>(options_.abort_after_ns), kFirstParkNs, kIdleParkNs)
+          : kIdleParkNs;
+  int64_t park_ns = kFirstParkNs;
   while (!stopping_.load(std::memory_order_acquire)) {
     LoopProbe::Reading reading = probe_->Read();
     uint64_t busy = BusyNs(reading);
+    if (busy >= options_.threshold_ns) park_ns = kFirstParkNs;
     if (busy >= options_.threshold_ns && own_work_.load(std::memory_order_acquire)) {
       tracker_->waker.Wait(static_cast<int64_t>(options_.threshold_ns), -1);
       continue;
@@ -213,13 +143,35 @@ void Watchdog::Run() {
       tracker_->waker.Wait(static_cast<int64_t>(options_.threshold_ns), -1);
       continue;
     }
+    if (busy < options_.threshold_ns) {
+      looks_[1] = looks_[0];
+      looks_[0] = Look{reading.now_ns, UsageNow()};
+    }
     if (busy >= options_.threshold_ns) {
       uint64_t start = reading.now_ns - busy;
+      // The last look before the block began, else the earliest one since, else now.
+      Look baseline{reading.now_ns, UsageNow()};
+      if (looks_[0].at_ns != 0 && looks_[0].at_ns <= start) {
+        baseline = looks_[0];
+      } else if (looks_[1].at_ns != 0 && looks_[1].at_ns <= start) {
+        baseline = looks_[1];
+      } else if (looks_[1].at_ns != 0 || looks_[0].at_ns != 0) {
+        baseline = looks_[1].at_ns != 0 ? looks_[1] : looks_[0];
+      }
       tracker_->Begin(start, reading.now_ns, gc_clock_at_prepare_.load(std::memory_order_relaxed),
-                      !loop_turned_.load(std::memory_order_relaxed));
+                      !loop_turned_.load(std::memory_order_relaxed), baseline.at_ns,
+                      baseline.usage);
       // Pairs with OnPrepare: if the loop reached prepare meanwhile, the block ended there.
       if (probe_->Iterations() != reading.at_prepare.iterations) {
-        if (tracker_->Finish(probe_->Read().at_prepare.prepare_ns)) notify_();
+        if (tracker_->Finish(probe_->Read().at_prepare.prepare_ns, UsageNow())) notify_();
+        continue;
+      }
+      // A worker that parked for work while we decided ended the block as we looked, as if we had
+      // looked a moment later. It set its wait flag before reading the pending word Begin set, so
+      // it took the block (reported with no sample), or we see the flag here; never neither.
+      if (options_.atomics_wait_is_idle && flags_.InAtomicsWait()) {
+        tracker_->Cancel(tracker_->ActiveId());
+        MarkIdle(reading.at_prepare.iterations);
         continue;
       }
       WatchBlock(start);
@@ -232,13 +184,15 @@ void Watchdog::Run() {
     if (!loop_just_woke && probe_->BackendFd() >= 0) {
       parked_.store(true, std::memory_order_seq_cst);
       if (probe_->InPoll()) {
-        Waker::Result result = tracker_->waker.Wait(kMaxParkNs, probe_->BackendFd());
+        Waker::Result result = tracker_->waker.Wait(park_ns, probe_->BackendFd());
         parked_.store(false, std::memory_order_seq_cst);
         loop_just_woke = result != Waker::Result::kTimeout;
+        park_ns = loop_just_woke ? kFirstParkNs : idle_park_ns;
         continue;
       }
       parked_.store(false, std::memory_order_seq_cst);
     }
+    park_ns = kFirstParkNs;
     loop_just_woke = false;
     tracker_->waker.Wait(static_cast<int64_t>(options_.threshold_ns - busy), -1);
   }
@@ -251,8 +205,17 @@ uint64_t Watchdog::BusyNs(const LoopProbe::Reading& reading) const {
 
 bool Watchdog::WaitingForWork() {
   if (!options_.atomics_wait_is_idle) return false;
-  return flags_.InAtomicsWait() ||
-         sampler_->Sample(kSampleTimeoutNs).vm_state == VmState::kAtomicsWait;
+  if (flags_.InAtomicsWait()) return true;
+  // Atomics.wait parks in futex (V8 retries an interrupted wait); any other sleep is not it.
+  int syscall = thread_probe_->Syscall().number;
+  if (SyscallKnown(syscall) && SyscallWaits(syscall) &&
+      SyscallName(syscall) != std::string("futex"))
+    return false;
+  return sampler_->Sample(kSampleTimeoutNs).vm_state == VmState::kAtomicsWait;
+}
+
+ThreadUsage Watchdog::UsageNow() const {
+  return thread_probe_ != nullptr ? thread_probe_->Usage() : ThreadUsage{};
 }
 
 void Watchdog::MarkIdle(uint64_t iterations) {
@@ -260,27 +223,50 @@ void Watchdog::MarkIdle(uint64_t iterations) {
   idle_mark_iterations_ = iterations;
 }
 
-void Watchdog::TakeSample(uint64_t id) {
+bool Watchdog::TakeSample(uint64_t id, bool may_signal) {
+  uint64_t own_cpu_start = ThreadCpuNs();
   Sample sample;
-  // Keys stay positive int32 for JS; 0 means "none".
-  last_key_ = last_key_ >= 0x7fffffff ? 1 : last_key_ + 1;
+  last_key_ = last_key_ >= kMaxSampleKey ? 1 : last_key_ + 1;
   sample.key = last_key_;
   // First what costs nothing: the signal below can wait until a syscall returns.
   sample.taken_ns = uv_hrtime();
   sample.in_tracked_call = flags_.Depth() > 0;
-  if (sample.in_tracked_call) flags_.SetTrackedKey(sample.key);
-  // The signal answers even inside C++ or Atomics.wait, where the interrupt has to wait.
-  ThreadSample seen = sampler_->Sample(kSampleTimeoutNs);
-  sample.vm_state = seen.vm_state;
-  sample.native_module = std::move(seen.native_module);
+  if (sample.in_tracked_call) {
+    flags_.SetTrackedKey(sample.key);
+    sample.api_id = flags_.ApiId();
+  }
+  thread_probe_->CpuNs(&sample.cpu_ns);
+  // A signal would cut short a sleep or a wait: the syscall is the evidence then.
+  SyscallPeek peek = thread_probe_->Syscall();
+  sample.syscall = peek.number;
+  bool disk_file = false;
+  if (SyscallKnown(peek.number) && SyscallOnFd(peek.number)) {
+    sample.syscall_file = DescribeFd(static_cast<int>(peek.first_argument), &disk_file);
+  }
+  bool waits = SyscallKnown(peek.number) &&
+               (SyscallWaits(peek.number) || (SyscallOnFd(peek.number) && !disk_file));
+  uint64_t handler_ns = 0;
+  if (may_signal && !waits) {
+    // The signal answers even inside C++ or Atomics.wait, where the interrupt has to wait.
+    ThreadSample seen = sampler_->Sample(kSampleTimeoutNs);
+    sample.signalled = true;
+    sample.vm_state = seen.vm_state;
+    sample.js_frames = std::move(seen.js_frames);
+    sample.native_module = std::move(seen.native_module);
+    handler_ns = seen.handler_ns;
+  }
   uint32_t key = sample.key;
-  if (!tracker_->AddSample(id, std::move(sample))) return;
+  bool signalled = sample.signalled;
+  uint64_t cost = ThreadCpuNs() - own_cpu_start + handler_ns;
+  if (!tracker_->AddSample(id, std::move(sample), cost)) return signalled;
   // The interrupt may run after stop(), or never: it must not own the tracker nor the Watchdog.
   std::weak_ptr<BlockTracker> weak = tracker_;
   RequestStackSample(isolate_, options_.max_frames, key,
-                     [weak, id, key](std::vector<Frame>&& frames) {
-                       if (auto tracker = weak.lock()) tracker->Capture(id, key, std::move(frames));
+                     [weak, id, key](std::vector<Frame>&& frames, uint64_t took_ns) {
+                       if (auto tracker = weak.lock())
+                         tracker->Capture(id, key, std::move(frames), took_ns);
                      });
+  return signalled;
 }
 
 void Watchdog::WatchBlock(uint64_t start_ns) {
@@ -290,46 +276,60 @@ void Watchdog::WatchBlock(uint64_t start_ns) {
   // Start-up code (requires, config) is one line in the end; a live line comes only if it hangs.
   uint64_t live_line_ns =
       block.startup ? options_.hang_report_ns * kStartupLiveLineFactor : options_.hang_report_ns;
-  TakeSample(id);
+  uint32_t signals = TakeSample(id, true) ? 1 : 0;
   size_t samples = 1;
+  // Long blocks stay covered to their end: after each max_samples samples the interval doubles.
+  uint64_t interval = options_.sample_interval_ns;
   uint64_t iterations = probe_->Iterations();
-  uint64_t next_sample = uv_hrtime() + options_.sample_interval_ns;
+  uint64_t next_sample = uv_hrtime() + interval;
   bool hang_written = false;
+  // The live line and the abort count from here: the block's start, or the end of the last time
+  // the thread was allowed to block (allowBlocking, pause), which is never said live nor aborted.
+  uint64_t judged_from = start_ns;
   while (!stopping_.load(std::memory_order_acquire)) {
     uint64_t now = uv_hrtime();
+    if (allowed_.load(std::memory_order_acquire)) judged_from = now;
     // The next deadline: another sample, the live line, or the abort.
-    uint64_t deadline = UINT64_MAX;
-    if (samples < options_.max_samples) deadline = next_sample;
+    uint64_t deadline = next_sample;
     if (live_line_ns > 0 && !hang_written) {
-      deadline = std::min(deadline, start_ns + live_line_ns);
+      deadline = std::min(deadline, judged_from + live_line_ns);
     }
     if (options_.abort_after_ns > 0) {
-      deadline = std::min(deadline, start_ns + options_.abort_after_ns);
+      deadline = std::min(deadline, judged_from + options_.abort_after_ns);
     }
-    int64_t wait_ns = deadline == UINT64_MAX ? -1
-                      : deadline > now       ? static_cast<int64_t>(deadline - now)
-                                             : 0;
+    int64_t wait_ns = deadline > now ? static_cast<int64_t>(deadline - now) : 0;
     tracker_->waker.Wait(wait_ns, -1);
-    if (!tracker_->ActiveCopy(&block) || block.id != id) return;
+    uint64_t cost = 0;
+    if (!tracker_->IsActive(id, &cost)) return;
     now = uv_hrtime();
-    if (samples < options_.max_samples && now >= next_sample) {
+    if (now >= next_sample && cost * kCostShareDivisor > now - start_ns) {
+      // Over the cost budget: the next sample waits until the block has grown enough.
+      next_sample = start_ns + cost * kCostShareDivisor;
+    } else if (now >= next_sample) {
       // A worker back in Atomics.wait has finished its task: the block ends there.
       if (WaitingForWork()) {
-        if (tracker_->Finish(now)) notify_();
+        if (tracker_->Finish(now, UsageNow())) notify_();
         MarkIdle(iterations);
         return;
       }
-      TakeSample(id);
+      if (TakeSample(id, signals < kMaxSignalsPerBlock)) signals++;
       samples++;
-      next_sample = now + options_.sample_interval_ns;
-      if (!tracker_->ActiveCopy(&block) || block.id != id) return;
+      if (samples % options_.max_samples == 0) interval *= 2;
+      next_sample = now + interval;
+      if (!tracker_->IsActive(id)) return;
     }
-    if (options_.abort_after_ns > 0 && now >= start_ns + options_.abort_after_ns) {
-      WriteLine(block, now, LineStatus::kAborting);
+    if (allowed_.load(std::memory_order_acquire)) judged_from = now;
+    if (options_.abort_after_ns > 0 && now >= judged_from + options_.abort_after_ns) {
+      if (tracker_->ActiveCopy(&block) && block.id == id)
+        WriteLine(block, now, LineStatus::kAborting);
       std::abort();
     }
-    if (live_line_ns > 0 && !hang_written && now >= start_ns + live_line_ns) {
-      WriteLine(block, now, LineStatus::kOngoing);
+    if (live_line_ns > 0 && !hang_written && now >= judged_from + live_line_ns) {
+      if (!tracker_->ActiveCopy(&block) || block.id != id) return;
+      // Live lines spend the same budget as the JS report lines (maxReportsPerMinute).
+      if (options_.budget->TakeLiveLine(CulpritKey(block, options_.line))) {
+        WriteLine(block, now, LineStatus::kOngoing);
+      }
       hang_written = true;
     }
   }
@@ -339,7 +339,7 @@ void Watchdog::WriteLine(const BlockReport& report, uint64_t now_ns, LineStatus 
   uint64_t end = report.end_ns != 0 ? report.end_ns : now_ns;
   LineContext context{status, (end - report.start_ns) / 1'000'000,
                       options_.threshold_ns / 1'000'000};
-  WriteAll(options_.output_fd, FormatReportLine(report, context, options_.line));
+  WriteAll(options_, FormatReportLine(report, context, options_.line));
 }
 
 }  // namespace blockbuster

@@ -5,19 +5,20 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "block_tracker.h"
+#include "gc_clock.h"
+#include "line_writer.h"
 #include "loop_probe.h"
 #include "report.h"
 #include "report_line.h"
-#include "stack_capture.h"
+#include "shared_flags.h"
+#include "thread_probe.h"
 #include "thread_sampler.h"
-#include "waker.h"
 
 namespace blockbuster {
 
@@ -30,49 +31,10 @@ struct WatchdogOptions {
   int max_frames;
   size_t max_queued;
   uint64_t sample_interval_ns;  // after the crossing, one more sample this often
-  size_t max_samples;           // per block
+  size_t max_samples;           // at each interval; then the interval doubles (long blocks)
   bool atomics_wait_is_idle;    // a worker waiting for work in Atomics.wait is not blocked
   LineStyle line;
-};
-
-// Memory shared with the call-site recorder in JS (lib/call-sites.ts): an Int32Array.
-struct SharedFlags {
-  int32_t* words = nullptr;  // [0] tracked-call depth (JS writes), [1] key of the last sample
-                             // taken while a tracked call ran (watchdog writes), [2] inside
-                             // Atomics.wait (JS writes)
-  static constexpr size_t kWords = 3;
-  int32_t Depth() const;
-  bool InAtomicsWait() const;
-  void SetTrackedKey(uint32_t key) const;
-};
-
-// Everything a V8 interrupt may touch: shared-owned, because the interrupt can run after stop().
-class BlockTracker {
- public:
-  // Watchdog thread.
-  void Begin(uint64_t start_ns, uint64_t detected_ns, uint64_t gc_clock_at_start, bool startup);
-  // Adds a sample to block `id`; true when the caller should ask V8 for its JS stack (no
-  // interrupt of ours is outstanding).
-  bool AddSample(uint64_t id, Sample&& sample);
-  // Any thread. Moves the active block to the ready queue; false when none was active.
-  bool Finish(uint64_t end_ns);
-  // Main thread (V8 interrupt). Stores the frames if block `id` is still going on.
-  void Capture(uint64_t id, uint32_t key, std::vector<Frame>&& frames);
-  bool ActiveCopy(BlockReport* out) const;
-  std::vector<BlockReport> TakeReady(uint64_t* dropped);
-
-  std::atomic<bool> active{false};
-  IsolateSignals signals;
-  Waker waker;
-  size_t max_queued = 0;
-
- private:
-  mutable std::mutex mutex_;
-  BlockReport current_;
-  uint64_t next_id_ = 1;
-  uint32_t pending_key_ = 0;  // the sample whose interrupt has not run yet; 0 = none
-  std::deque<BlockReport> ready_;
-  uint64_t dropped_ = 0;
+  std::shared_ptr<ReportBudget> budget;  // maxReportsPerMinute, shared with the JS sink
 };
 
 class Watchdog {
@@ -93,8 +55,12 @@ class Watchdog {
   std::vector<BlockReport> TakeReports(bool finish_active, uint64_t* dropped);
   // Main thread: reports nobody took, written by the native side so none is lost at exit.
   void WriteUntaken();
+  // Main thread: reports taken that JS could not receive (its environment is closing).
+  void WriteReports(const std::vector<BlockReport>& reports, uint64_t dropped);
   // Main thread: blockbuster's own report building is progress, never a block of the user's.
   void SetOwnWork(bool on);
+  // The thread runs code its user allowed to block (allowBlocking, pause): no live line, no abort.
+  void SetAllowed(bool on) { allowed_.store(on, std::memory_order_release); }
 
  private:
   static void OnPrepare(void* self);
@@ -104,14 +70,23 @@ class Watchdog {
   // Worker only: parked in Atomics.wait for work (the wrapper says so, or the signal sample).
   bool WaitingForWork();
   void MarkIdle(uint64_t iterations);
+  ThreadUsage UsageNow() const;
   void WatchBlock(uint64_t start_ns);
-  void TakeSample(uint64_t id);
+  // `may_signal`: the block's signal budget is not spent. Returns whether it signalled.
+  bool TakeSample(uint64_t id, bool may_signal);
   void WriteLine(const BlockReport& report, uint64_t now_ns, LineStatus status);
 
   WatchdogOptions options_;
   v8::Isolate* isolate_;
   SharedFlags flags_;
   uint32_t last_key_ = 0;
+  // Watchdog thread: the thread's usage at the last two looks outside a block, so that a block's
+  // CPU share covers (nearly) all of it, not only the part after the crossing.
+  struct Look {
+    uint64_t at_ns = 0;
+    ThreadUsage usage;
+  };
+  Look looks_[2];
   // Watchdog thread: when the thread was last seen idle in Atomics.wait inside a callback (no
   // iteration since), busy time counts from there.
   uint64_t idle_mark_ns_ = 0;
@@ -119,13 +94,15 @@ class Watchdog {
   Notify notify_;
   std::shared_ptr<BlockTracker> tracker_;
   std::unique_ptr<LoopProbe> probe_;
-  std::unique_ptr<IsolateHooks> hooks_;
+  std::unique_ptr<GcHooks> gc_hooks_;
   std::unique_ptr<ThreadSampler> sampler_;
+  std::unique_ptr<ThreadProbe> thread_probe_;
   std::atomic<uint64_t> gc_clock_at_prepare_{0};
   std::atomic<bool> stopping_{false};
   // True while the thread sleeps on the loop's fd: the loop's check phase must wake it then.
   std::atomic<bool> parked_{false};
   std::atomic<bool> own_work_{false};
+  std::atomic<bool> allowed_{false};
   // Set at the first iteration under this watcher: a block before it is start-up code.
   std::atomic<bool> loop_turned_{false};
   std::thread thread_;

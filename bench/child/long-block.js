@@ -53,7 +53,7 @@ const pause = (ms) => new Promise((r) => setTimeout(r, ms));
     const before = spin(BLOCK_MS);
     await pause(50);
     const reports = [];
-    const w = watch({ thresholdMs: 20, hangReportMs: false, onBlock: (e) => reports.push(e.toJSON()) });
+    const w = watch({ thresholdMs: 20, liveReportAfterMs: false, onBlock: (e) => reports.push(e.toJSON()) });
     await pause(50);
     const cpu0 = watchdogCpuNs();
     const watched = spin(BLOCK_MS);

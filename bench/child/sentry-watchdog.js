@@ -21,7 +21,7 @@ setInterval(() => {
       const threads = captureStackTrace();
       const capturedAt = now();
       const t = threads[threadId];
-      parentPort.postMessage({ detectedAt, capturedAt, lastSeenMs, frames: t ? t.frames : null });
+      parentPort.postMessage({ threadId, detectedAt, capturedAt, lastSeenMs, frames: t ? t.frames : null });
     } else {
       triggered.delete(threadId);
     }

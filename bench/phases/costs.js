@@ -1,6 +1,6 @@
 'use strict';
 // What watch() costs, per Node line, each figure from alternated batches in one child process:
-// (a) per event-loop iteration, (c) per call of a wrapped API (the call-site recorder), (d) during a
+// (a) per event-loop iteration, (c) per call of a wrapped API (one wrapper: watching, rule set, both), (d) during a
 // long block (multi-sampling). (b), idle CPU, is in phases/idle.js: it is read from outside.
 const { runNode, log } = require('../proc');
 
@@ -20,7 +20,7 @@ async function costsPhase(lines, { longBlockLines }) {
       }
     }
     const r = res.recorder.cases || [];
-    log(`costs, Node ${line.version}: loop iteration Δ ${res.loopIteration.deltaNs?.toFixed(0)} ns; recorder Δ ${r.map((c) => `${c.api} ${c.deltaNs.toFixed(0)} ns`).join(', ')}${res.longBlock ? `; long block: watchdog ${res.longBlock.runs?.map((x) => x.watchdogCpuMs.toFixed(1)).join('/')} ms` : ''}`);
+    log(`costs, Node ${line.version}: loop iteration Δ ${res.loopIteration.deltaNs?.toFixed(0)} ns; recorder Δ ${r.map((c) => `${c.api} ${c.deltaNs.toFixed(0)} ns${c.bothDeltaNs === undefined ? '' : ` (rule set ${c.rulesDeltaNs.toFixed(0)}, both ${c.bothDeltaNs.toFixed(0)})`}`).join(', ')}${res.longBlock ? `; long block: watchdog ${res.longBlock.runs?.map((x) => x.watchdogCpuMs.toFixed(1)).join('/')} ms` : ''}`);
   }
   return out;
 }

@@ -1,34 +1,43 @@
 import { syncBuiltinESMExports } from 'node:module';
 import { BlockingError, formatFrame, isUserFrame } from '../blocking-error';
-import { isLogger, isValidFd, isWritable, type OutputFormat, type OutputTarget } from '../output';
-import { AllowList, type CanBlockIn, ModuleScope } from './allow';
+import type { OutputFormat, OutputTarget } from '../output';
+import {
+  boolean,
+  callback,
+  checkOptionsObject,
+  checkOutput,
+  oneOf,
+  onlyWith,
+  optionNaming,
+  positiveNumber,
+} from '../options';
+import { AllowList, type CanBlockIn, ModuleScope } from '../apis/allow';
 import { enterSkip, exitSkip, isLoopRunning, isSkipping, skipping } from './context';
 import { type ReporterOptions, RuleReporter } from './reporting';
-import { captureCallSites, type CallSite, toStackFrame } from './stack';
-import { type CanBlockPredicate, DEFAULT_ALLOWANCES, defaultRules, type RuleSpec } from './table';
-
-type AnyFunction = (...args: never[]) => unknown;
+import { captureCallSites, type CallSite, toStackFrame } from '../apis/stack';
+import { type CanBlockPredicate, DEFAULT_ALLOWANCES, defaultRules, type RuleSpec } from '../apis/table';
+import { type AnyFunction, attachCheck, type CheckHook, detachCheck, type WrappedApi } from '../wrap';
 
 /** `raise` throws the BlockingError at the call; `report` writes it (or calls onBlock) and lets the call run. */
 export type BlockBusterMode = 'raise' | 'report';
 
 export interface BlockBusterOptions {
   /** Only calls with a frame in one of these modules (names or paths) are checked; default: all. */
-  scannedModules?: string | readonly string[];
+  scannedModules?: string | readonly string[] | undefined;
   /** Modules (names or paths) inside scanned ones whose frames do not count as scanned. */
-  excludedModules?: string | readonly string[];
+  excludedModules?: string | readonly string[] | undefined;
   /** `raise` (default) or `report`. */
-  mode?: BlockBusterMode;
+  mode?: BlockBusterMode | undefined;
   /** Report mode and warnUnused: `'stderr'` (default), an fd, or a file path (appended). */
-  output?: OutputTarget;
+  output?: OutputTarget | undefined;
   /** Report mode and warnUnused: `text` (default) or `json` (one object per line). */
-  format?: OutputFormat;
+  format?: OutputFormat | undefined;
   /** Report mode: called with each BlockingError instead of writing a line. */
-  onBlock?: (error: BlockingError) => void;
+  onBlock?: ((error: BlockingError) => void) | undefined;
   /** Report mode: lines per rolling minute before the rest are only counted. Default 10. */
-  maxReportsPerMinute?: number;
+  maxReportsPerMinute?: number | undefined;
   /** At deactivate(), write one line per canBlockIn allowance that never let a call through. */
-  warnUnused?: boolean;
+  warnUnused?: boolean | undefined;
 }
 
 /** A canBlockIn allowance that never let a call through: the rule, the file and the unused names. */
@@ -90,9 +99,8 @@ export class BlockBusterFunction {
   readonly #key: string;
   readonly #allowList = new AllowList(defaultAllowList());
   readonly #scope: ModuleScope;
-  #original: AnyFunction | undefined;
-  #readOnly = false;
-  #wrapper: AnyFunction | undefined;
+  #api: WrappedApi | undefined;
+  readonly #check: CheckHook = { enter: (api, thisArg, args) => this.#enter(api, thisArg, args), exit: exitSkip };
 
   /** @internal Built by BlockBuster from the rule table; a reporter means report mode. */
   constructor(spec: RuleSpec, scope: ModuleScope, reporter?: RuleReporter) {
@@ -108,7 +116,7 @@ export class BlockBusterFunction {
 
   /** Whether the function is currently replaced by its checking wrapper. */
   get activated(): boolean {
-    return this.#wrapper !== undefined;
+    return this.#api !== undefined;
   }
 
   /** Where blocking is allowed: default allowances first, then `canBlockIn` additions. */
@@ -148,68 +156,35 @@ export class BlockBusterFunction {
   }
 
   #wrap(): void {
-    if (this.#wrapper !== undefined) return;
-    const original = this.#owner[this.#key];
-    if (typeof original !== 'function') throw new TypeError(`${this.fullName} is not a function`);
-    const wrapper = this.#makeWrapper(original as AnyFunction);
-    const descriptor = Object.getOwnPropertyDescriptor(this.#owner, this.#key);
-    // Node 26 exports some functions read-only but configurable (zlib.createZipArchiveSync): redefine those.
-    const readOnly = descriptor !== undefined && descriptor.writable === false && descriptor.configurable === true;
-    if (readOnly) Object.defineProperty(this.#owner, this.#key, { ...descriptor, value: wrapper });
-    else this.#owner[this.#key] = wrapper;
-    if (this.#owner[this.#key] !== wrapper) throw new Error(`${this.fullName} could not be replaced`);
-    this.#original = original as AnyFunction;
-    this.#readOnly = readOnly;
-    this.#wrapper = wrapper;
+    if (this.#api !== undefined) return;
+    if (typeof this.#owner[this.#key] !== 'function') throw new TypeError(`${this.fullName} is not a function`);
+    // Frozen or non-configurable: skipped (lib/wrap.ts says so once), the rule stays inactive.
+    this.#api = attachCheck(this.#owner, this.#key, this.fullName, this.#check);
   }
 
   #unwrap(): void {
-    if (this.#wrapper === undefined) return;
-    // Someone wrapped ours meanwhile: leave theirs in place; ours passes calls through once inactive.
-    if (this.#owner[this.#key] === this.#wrapper) {
-      if (this.#readOnly) Object.defineProperty(this.#owner, this.#key, { value: this.#original });
-      else this.#owner[this.#key] = this.#original;
-    }
-    this.#wrapper = undefined;
-    this.#original = undefined;
+    if (this.#api === undefined) return;
+    detachCheck(this.#api, this.#check);
+    this.#api = undefined;
   }
 
-  #makeWrapper(original: AnyFunction): AnyFunction {
-    const rule = this;
-    const wrapper = function (this: unknown): unknown {
-      // Cheapest first: skip flag, loop state, then whether this wrapper is still the active one.
-      if (isSkipping() || !isLoopRunning() || rule.#wrapper !== wrapper) {
-        return Reflect.apply(original, this, arguments);
+  // Runs before each call of the wrapped API; true when the call runs unchecked-below (exitSkip after it).
+  #enter(api: WrappedApi, thisArg: unknown, args: IArguments): boolean {
+    // Cheapest first: skip flag, then loop state.
+    if (isSkipping() || !isLoopRunning()) return false;
+    enterSkip();
+    try {
+      if (!Reflect.apply(this.canBlockPredicate, thisArg, args)) {
+        // Captured from the wrapper itself: each frame between here and the wrapper costs V8 a walk.
+        const error = this.#inspect(api.wrapper, captureCallSites(api.wrapper, FIRST_PASS_FRAMES), args);
+        // Raise mode throws here; report mode writes the report and lets the call run.
+        if (error !== undefined) this.#onBlocked(error);
       }
-      enterSkip();
-      try {
-        if (!Reflect.apply(rule.canBlockPredicate, this, arguments)) {
-          // Captured in the wrapper itself: each frame between here and the wrapper costs V8 a walk.
-          const error = rule.#inspect(wrapper, captureCallSites(wrapper, FIRST_PASS_FRAMES), arguments);
-          // Raise mode throws here; report mode writes the report and lets the call run.
-          if (error !== undefined) rule.#onBlocked(error);
-        }
-        return Reflect.apply(original, this, arguments);
-      } finally {
-        exitSkip();
-      }
-    };
-    Object.defineProperties(wrapper, {
-      name: { value: original.name, configurable: true },
-      length: { value: original.length, configurable: true },
-    });
-    // Properties hung on the function (fs.realpathSync.native) stay reachable through the wrapper.
-    for (const key of Reflect.ownKeys(original)) {
-      if (key === 'name' || key === 'length' || key === 'prototype') continue;
-      Object.defineProperty(wrapper, key, {
-        get: () => (original as unknown as Record<PropertyKey, unknown>)[key],
-        set: (value: unknown) => {
-          (original as unknown as Record<PropertyKey, unknown>)[key] = value;
-        },
-        configurable: true,
-      });
+    } catch (error) {
+      exitSkip();
+      throw error;
     }
-    return wrapper;
+    return true;
   }
 
   /** The error to throw for this call, or undefined when its stack allows it. */
@@ -255,17 +230,10 @@ export class BlockBuster implements Disposable {
   readonly #warned = new Set<string>();
 
   constructor(options?: BlockBusterOptions) {
-    if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
-      throw new TypeError(`BlockBuster options must be an object, got ${describe(options)}`);
-    }
-    for (const key of Object.keys(options ?? {})) {
-      if (!(OPTION_NAMES as readonly string[]).includes(key)) {
-        throw new TypeError(`BlockBuster: unknown option "${key}"; expected one of ${OPTION_NAMES.join(', ')}`);
-      }
-    }
-    const scanned = moduleList(options?.scannedModules, 'scannedModules');
-    const excluded = moduleList(options?.excludedModules, 'excludedModules');
-    const reporting = reportingOptions(options ?? {});
+    const given = checkOptionsObject('BlockBuster', options, OPTION_NAMES);
+    const scanned = moduleList(given.scannedModules, 'scannedModules');
+    const excluded = moduleList(given.excludedModules, 'excludedModules');
+    const reporting = reportingOptions(given);
     this.mode = reporting.mode;
     this.#warnUnused = reporting.warnUnused;
     this.#reporter = reporting.sink === undefined ? undefined : new RuleReporter(reporting.sink);
@@ -350,11 +318,6 @@ export class BlockBuster implements Disposable {
   }
 }
 
-/** An activated BlockBuster for `using`: deactivated when the scope ends, also by an exception. */
-export function blockbusterCtx(options?: BlockBusterOptions): BlockBuster {
-  return new BlockBuster(options).activate();
-}
-
 // Keys that JavaScript machinery probes on any object (await, JSON.stringify).
 const PROTOCOL_KEYS = new Set(['then', 'toJSON', 'constructor']);
 
@@ -376,53 +339,24 @@ interface ReportingOptions {
   sink: ReporterOptions | undefined;
 }
 
+const NAMING = optionNaming('BlockBuster');
+
 function reportingOptions(options: BlockBusterOptions): ReportingOptions {
-  const mode = options.mode ?? 'raise';
-  if (mode !== 'raise' && mode !== 'report') {
-    throw new TypeError(`BlockBuster: mode must be 'raise' or 'report', got ${describe(mode)}`);
-  }
-  const warnUnused = options.warnUnused ?? false;
-  if (typeof warnUnused !== 'boolean') {
-    throw new TypeError(`BlockBuster: warnUnused must be true or false, got ${describe(warnUnused)}`);
-  }
+  const mode = oneOf<BlockBusterMode>(NAMING, 'mode', options.mode, ['raise', 'report'], 'raise');
+  const warnUnused = boolean(NAMING, 'warnUnused', options.warnUnused, false);
   for (const key of ['onBlock', 'maxReportsPerMinute'] as const) {
-    if (options[key] !== undefined && mode !== 'report') {
-      throw new TypeError(`BlockBuster: ${key} only applies to mode 'report'`);
-    }
+    if (options[key] !== undefined && mode !== 'report') onlyWith(NAMING, key, NAMING.assign('mode', 'report'));
   }
   for (const key of ['output', 'format'] as const) {
     if (options[key] !== undefined && mode !== 'report' && !warnUnused) {
-      throw new TypeError(`BlockBuster: ${key} only applies to mode 'report' or warnUnused: true`);
+      onlyWith(NAMING, key, `${NAMING.assign('mode', 'report')} or ${NAMING.assign('warnUnused', true)}`);
     }
   }
-  const output = options.output ?? 'stderr';
-  if (!(
-    output === 'stderr' ||
-    isValidFd(output) ||
-    (typeof output === 'string' && output !== '') ||
-    isLogger(output) ||
-    isWritable(output)
-  )) {
-    throw new TypeError(
-      `BlockBuster: output must be 'stderr', a file descriptor, a file path, a writable stream ({ write }) or a logger ({ warn, info }), got ${describe(output)}`,
-    );
-  }
-  const format = options.format ?? 'text';
-  if (format !== 'text' && format !== 'json') {
-    throw new TypeError(`BlockBuster: format must be 'text' or 'json', got ${describe(format)}`);
-  }
-  if (options.onBlock !== undefined && typeof options.onBlock !== 'function') {
-    throw new TypeError(`BlockBuster: onBlock must be a function, got ${describe(options.onBlock)}`);
-  }
-  const maxReportsPerMinute = options.maxReportsPerMinute ?? 10;
-  if (typeof maxReportsPerMinute !== 'number') {
-    throw new TypeError(`BlockBuster: maxReportsPerMinute must be a number, got ${describe(maxReportsPerMinute)}`);
-  }
-  if (!Number.isFinite(maxReportsPerMinute) || maxReportsPerMinute <= 0) {
-    throw new RangeError(`BlockBuster: maxReportsPerMinute must be a finite number > 0, got ${maxReportsPerMinute}`);
-  }
-  const sink =
-    mode === 'report' || warnUnused ? { output, format, onBlock: options.onBlock, maxReportsPerMinute } : undefined;
+  const output = checkOutput(NAMING, options.output ?? 'stderr');
+  const format = oneOf<OutputFormat>(NAMING, 'format', options.format, ['text', 'json'], 'text');
+  const onBlock = callback(NAMING, 'onBlock', options.onBlock);
+  const maxReportsPerMinute = positiveNumber(NAMING, 'maxReportsPerMinute', options.maxReportsPerMinute, 10, 'reports');
+  const sink = mode === 'report' || warnUnused ? { output, format, onBlock, maxReportsPerMinute } : undefined;
   return { mode, warnUnused, sink };
 }
 

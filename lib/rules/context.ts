@@ -1,5 +1,5 @@
 import { executionAsyncId } from 'node:async_hooks';
-import { isMainThread } from './builtins';
+import { isMainThread } from '../apis/builtins';
 
 /**
  * Async id under which the entry script runs synchronously: 1 on the main thread (the bootstrap

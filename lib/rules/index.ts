@@ -1,5 +1,3 @@
-export { BlockBuster, BlockBusterFunction, blockbusterCtx } from './blockbuster';
-export type { BlockBusterMode, BlockBusterOptions, UnusedAllowance } from './blockbuster';
-export type { CanBlockIn } from './allow';
-export { DEFAULT_ALLOWANCES, defaultRules } from './table';
-export type { Allowance, CanBlockPredicate, RuleSpec } from './table';
+export { BlockBuster } from './blockbuster';
+export type { BlockBusterFunction, BlockBusterMode, BlockBusterOptions, UnusedAllowance } from './blockbuster';
+export type { CanBlockIn } from '../apis/allow';

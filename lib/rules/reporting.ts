@@ -1,7 +1,8 @@
 // Where the rule set's report mode and unused-allowance lines go: the same ReportSink as watch().
 import type { BlockingError } from '../blocking-error';
-import { type OutputFormat, type OutputTarget, ReportSink } from '../output';
+import { type OutputFormat, type OutputTarget, ReportSink, describeThrown } from '../output';
 import { publishReport } from '../channels';
+import { optionNaming, outputUnavailable } from '../options';
 
 export interface ReporterOptions {
   readonly output: OutputTarget;
@@ -28,10 +29,7 @@ export class RuleReporter {
     try {
       this.#sink = new ReportSink(this.#options);
     } catch (error) {
-      throw new Error(
-        `BlockBuster: output: cannot open ${JSON.stringify(this.#options.output)} for appending: ${(error as Error).message}`,
-        { cause: error },
-      );
+      throw outputUnavailable(optionNaming('BlockBuster'), this.#options.output, error);
     }
     process.on('exit', this.#onExit);
   }
@@ -47,13 +45,14 @@ export class RuleReporter {
     try {
       onBlock(error);
     } catch (callbackError) {
-      this.#openSink().writeLine(`blockbuster: onBlock threw: ${String(callbackError)}`);
+      this.#openSink().writeLine(`blockbuster: onBlock threw: ${describeThrown(callbackError)}`);
     }
   }
 
   /** One line in the configured format: `text` for text output, `json` (an object) for JSON. */
   writeNotice(text: string, json: Record<string, unknown>): void {
-    this.#openSink().writeLine(this.#options.format === 'json' ? JSON.stringify(json) : text);
+    if (this.#options.format === 'json') this.#openSink().writeJsonLine(JSON.stringify(json));
+    else this.#openSink().writeLine(text);
   }
 
   close(): void {

@@ -1,6 +1,5 @@
 // What every runner helper exports, bound to the process's session.
-import { ConfigError } from '../config';
-import { session } from './session';
+import { configProblem, session } from './session';
 import type { SessionOptions, TestSession } from './session';
 
 export interface HelperExports {
@@ -16,8 +15,8 @@ export function startSession(options: SessionOptions): TestSession {
     return session(options);
   } catch (error) {
     // The runner prints this where the setup file failed; the stack would only point at blockbuster.
-    if (error instanceof ConfigError)
-      throw Object.assign(new Error(`blockbuster: ${error.message}`), { stack: `blockbuster: ${error.message}` });
+    const problem = configProblem(error);
+    if (problem !== undefined) throw Object.assign(new Error(problem), { stack: problem });
     throw error;
   }
 }

@@ -1,15 +1,21 @@
 // One blockbuster session per test process (or worker): a watchdog for the whole run and the rule set,
 // with each block attributed to the test that was running when it happened.
-import * as fs from 'node:fs';
 import type { BlockingError } from '../blocking-error';
-import { ConfigError, readEnv, restateForEnv } from '../config';
+import { readEnv } from '../config';
+import { isOptionError, withCode } from '../errors';
+import { ENV_VARIABLES } from '../options';
+import { watcherOrWarning } from '../no-watchdog';
 import { readableReport } from '../output';
 import { BlockBuster } from '../rules';
-import { AllowList } from '../rules/allow';
+import { AllowList } from '../apis/allow';
 import { createWatcher } from '../watch';
 import type { InternalWatcher } from '../watch';
+import { excuseOf, runQueueWaitMs } from './evidence';
+import type { Excuse, ThreadWindow } from './evidence';
+import { ownFs } from '../apis/own-fs';
 
-const writeSync = fs.writeSync;
+// blockbuster's own fs calls: taken before anyone wraps fs (lib/apis/own-fs.ts).
+const { writeSync } = ownFs;
 
 /** Where the process is in the run, from blockbuster's point of view. */
 type Stage = 'loading' | 'test' | 'between';
@@ -26,6 +32,22 @@ export interface SessionOptions {
   isLoaderFrame?: (file: string) => boolean;
 }
 
+// What each excuse says in a warning line.
+const EXCUSES: Record<Excuse, (runner: string) => string> = {
+  'no-sample': () => 'no sample saw any code',
+  runner: (runner) => `only ${runner}'s or Node's own code was sampled`,
+  loader: (runner) => `${runner} was loading a module`,
+  'unknown-caller': () => 'native code whose JavaScript caller is not known',
+  starved: () => 'the thread was waiting for a CPU',
+};
+
+/** Blocks without evidence in the tests' code: the first is said, the rest counted by kind. */
+interface Warnings {
+  said: boolean;
+  counted: Map<Excuse, number>;
+  longestMs: number;
+}
+
 const LIVE_LINE_AFTER_MS = 2000;
 
 // The functions that run code under allowBlocking(): their frames on a stack allow it.
@@ -33,6 +55,7 @@ const ALLOWED_FRAMES = ['runAllowed', 'awaitAllowed'];
 
 /** The test-runner side of blockbuster; one per process, whatever the runner re-evaluates. */
 export class TestSession {
+  /** @internal */
   readonly watcher: InternalWatcher | undefined;
   readonly rules: BlockBuster | undefined;
   private readonly runner: string;
@@ -41,6 +64,10 @@ export class TestSession {
   private stage: Stage = 'loading';
   private recorded: Recorded[] = [];
   private allowCurrent = false;
+  private readonly failOnStartup: boolean;
+  // When the stage last changed, and the thread's run-queue wait then: the start of a span holding any later block.
+  private mark = threadMark();
+  private readonly warnings: Warnings = { said: false, counted: new Map(), longestMs: 0 };
 
   constructor(options: SessionOptions) {
     this.runner = options.runner;
@@ -49,14 +76,21 @@ export class TestSession {
     this.allowed.add({ file: __filename, functions: ALLOWED_FRAMES });
     // Each failing test already shows its report: the live line is for tests that hang.
     const liveReportAfterMs = Math.max(LIVE_LINE_AFTER_MS, 2 * config.watch.thresholdMs);
-    try {
-      this.watcher = createWatcher(
-        { ...config.watch, liveReportAfterMs },
-        { fail: (error, atExit) => this.take(error, atExit) },
-      );
-    } catch (error) {
-      throw restateForEnv(error) ?? error;
-    }
+    this.failOnStartup = config.watch.failOnStartup === true;
+    // A team's Windows laptop still runs its tests (rule set only) unless BLOCKBUSTER_REQUIRE_WATCHDOG=1.
+    // Start-up blocks come to take() too: the runner loading itself is not said unless failOnStartup.
+    this.watcher = watcherOrWarning(
+      () =>
+        createWatcher(
+          { ...config.watch, failOnStartup: true, liveReportAfterMs },
+          { fail: (error, atExit) => this.take(error, atExit), naming: ENV_VARIABLES },
+        ),
+      {
+        requiredBy: config.requireWatchdog ? 'BLOCKBUSTER_REQUIRE_WATCHDOG=1' : undefined,
+        rules: config.rules,
+        siblings: true,
+      },
+    );
     if (config.rules) {
       // Diagnostics: both detectors write lines and no test fails; strict: the call throws in the test.
       this.rules = new BlockBuster(
@@ -98,14 +132,14 @@ export class TestSession {
     const errors = this.recorded.map((r) => (r.stage === 'between' ? beforeTheTest(r.error) : r.error));
     this.recorded = [];
     this.stage = 'between';
-    if (this.allowCurrent || errors.length === 0) return undefined;
+    this.mark = threadMark();
+    if (this.allowCurrent) return undefined;
     return combine(errors);
   }
 
   /** Wraps a test body (or any function): its blocks and blocking calls are allowed. */
   allowBlocking<F extends (...args: never[]) => unknown>(fn: F): F {
     if (typeof fn !== 'function') throw new TypeError(`allowBlocking(fn): fn must be a function, got ${typeof fn}`);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const session = this;
     const wrapped = function (this: unknown, ...args: never[]): unknown {
       session.allowCurrent = true;
@@ -133,6 +167,7 @@ export class TestSession {
   // Moves what happened outside tests on: loading-time blocks are logged, others wait for the next test.
   private settle(): void {
     this.watcher?.flush();
+    this.mark = threadMark();
     if (this.stage !== 'loading') return;
     for (const { error } of this.recorded) this.log(error, 'while test files were loading, outside any test');
     this.recorded = [];
@@ -141,27 +176,51 @@ export class TestSession {
   // The watcher's strict-mode failure: recorded against the current stage instead of thrown.
   private take(error: BlockingError, atExit: boolean): boolean {
     if (error.frames.some((f) => this.allowed.matches(f.file, f.functionName))) return true;
+    const excuse = excuseOf(error, { window: windowSince(this.mark), isLoaderFrame: this.isLoaderFrame });
+    if (excuse !== undefined) {
+      // The runner starting up is said only when asked for.
+      if (error.phase !== 'startup') this.warn(error, excuse);
+      else if (this.failOnStartup) this.log(error, 'while the runner started');
+      return true;
+    }
     if (atExit) {
       // watch() prints it and fails a clean exit; said to be after the tests when it was.
       if (this.stage === 'between') beforeTheTest(error, 'after the last test ended');
       return false;
     }
-    if (error.frames.some((f) => this.isLoaderFrame(f.file))) {
-      this.log(error, `while ${this.runner} was loading a module`);
-      return true;
-    }
-    // Between tests with none of the user's code on the stack: the runner's own work or a GC pause.
-    if (this.stage === 'between' && error.culprit === undefined) {
-      this.log(error, `between tests, in ${this.runner}'s own code`);
-      return true;
-    }
     this.recorded.push({ error, stage: this.stage });
     return true;
+  }
+
+  // A block without evidence in the tests' code: one line for the first, a count at exit for the rest.
+  private warn(error: BlockingError, excuse: Excuse): void {
+    const warnings = this.warnings;
+    if (!warnings.said) {
+      warnings.said = true;
+      write(
+        `blockbuster: a ${Math.round(error.durationMs ?? 0)} ms block failed no test: ${EXCUSES[excuse](this.runner)} (more are counted at exit)`,
+      );
+      return;
+    }
+    warnings.counted.set(excuse, (warnings.counted.get(excuse) ?? 0) + 1);
+    warnings.longestMs = Math.max(warnings.longestMs, error.durationMs ?? 0);
+  }
+
+  private sayWarningCount(): void {
+    const { counted, longestMs } = this.warnings;
+    const total = [...counted.values()].reduce((a, b) => a + b, 0);
+    if (total === 0) return;
+    const kinds = [...counted].map(([excuse, n]) => `${n}: ${EXCUSES[excuse](this.runner)}`).join('; ');
+    write(
+      `blockbuster: ${total} more block${total === 1 ? '' : 's'} (longest ${Math.round(longestMs)} ms) failed no test: no evidence in the tests' code (${kinds})`,
+    );
+    counted.clear();
   }
 
   // Blocks after the last test (after-all hooks, teardown) fail the process, not silently nothing.
   private atExit(): void {
     this.watcher?.flush();
+    this.sayWarningCount();
     if (this.recorded.length === 0) return;
     for (const { error } of this.recorded) write(readableReport(beforeTheTest(error, 'after the last test ended')));
     this.recorded = [];
@@ -171,6 +230,22 @@ export class TestSession {
   private log(error: BlockingError, where: string): void {
     write(`blockbuster: ${error.message} (${where}; not a test failure)`);
   }
+}
+
+interface ThreadMark {
+  atMs: number;
+  runQueueMs: number | undefined;
+}
+
+function threadMark(): ThreadMark {
+  return { atMs: performance.now(), runQueueMs: runQueueWaitMs() };
+}
+
+// Blocks reported after a mark began after it: the stage changes only once pending reports are taken.
+function windowSince(mark: ThreadMark): ThreadWindow | undefined {
+  const runQueueMs = runQueueWaitMs();
+  if (runQueueMs === undefined || mark.runQueueMs === undefined) return undefined;
+  return { wallMs: performance.now() - mark.atMs, runQueueMs: runQueueMs - mark.runQueueMs };
 }
 
 function write(text: string): void {
@@ -215,11 +290,11 @@ function beforeTheTest(
   return retitle(error, `${error.message} [${when}]`);
 }
 
-// One failure per test: the longest block, naming how many more there were.
-function combine(errors: BlockingError[]): BlockingError {
+// One failure per test: the longest block, naming how many more there were; none without blocks.
+function combine(errors: BlockingError[]): BlockingError | undefined {
   const sorted = [...errors].sort((a, b) => (b.durationMs ?? 0) - (a.durationMs ?? 0));
   const [worst, ...rest] = sorted;
-  if (rest.length === 0) return worst;
+  if (worst === undefined || rest.length === 0) return worst;
   const others = rest
     .map((e) => `${Math.round(e.durationMs ?? 0)} ms in ${e.culprit?.functionName || '(anonymous)'}`)
     .join(', ');
@@ -231,7 +306,7 @@ function combine(errors: BlockingError[]): BlockingError {
 
 const SESSION = Symbol.for('blockbuster.testSession');
 
-/** The process's session, created on first use; a bad BLOCKBUSTER_* variable throws a ConfigError. */
+/** The process's session, created on first use; a bad BLOCKBUSTER_* variable throws a coded option error. */
 export function session(options: SessionOptions): TestSession {
   const store = globalThis as { [SESSION]?: TestSession };
   store[SESSION] ??= new TestSession(options);
@@ -240,5 +315,5 @@ export function session(options: SessionOptions): TestSession {
 
 /** The message a runner shows for a bad BLOCKBUSTER_* variable. */
 export function configProblem(error: unknown): string | undefined {
-  return error instanceof ConfigError ? `blockbuster: ${error.message}` : undefined;
+  return isOptionError(error) ? `blockbuster: ${withCode(error)}` : undefined;
 }

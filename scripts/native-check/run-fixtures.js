@@ -52,7 +52,7 @@ function cases(profile) {
 
 function runOne(args, c) {
   const timeoutMs = args.profile === 'valgrind' ? 600_000 : 120_000;
-  const file = path.join(args.pkg, 'test', 'fixtures', c.fixture);
+  const file = path.join(args.pkg, 'test', 'fixtures', 'watchdog', c.fixture);
   const command = [...args.wrap, process.execPath, ...c.nodeArgs, file, ...c.args.map(String)];
   return new Promise((resolve) => {
     const started = Date.now();

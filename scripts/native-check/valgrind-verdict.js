@@ -7,9 +7,11 @@
 // slots of the interrupted thread's stack (the origin says where those were created).
 //   node valgrind-verdict.js <log>...
 const fs = require('node:fs');
+const path = require('node:path');
 
-// Our frames: the addon's object, its namespace, its sources, and node-addon-api compiled into it.
-const OURS = /blockbuster::|blockbuster\.node|\b(addon|loop_probe|report_line|stack_capture|thread_sampler|waker|watchdog)\.cc:|\bnapi(-inl)?\.h:/;
+// Our frames: the addon's object, its namespace and its sources (every file in src/).
+const SOURCES = fs.readdirSync(path.join(__dirname, '..', '..', 'src')).map((name) => name.replace(/[.]/g, '\\.'));
+const OURS = new RegExp(`blockbuster::|blockbuster\\.node|\\b(${SOURCES.join('|')}):`);
 const HEAD = /^(Invalid (read|write|free)|Mismatched free|Conditional jump|Use of uninitialised|Syscall param|Source and destination overlap|Argument .* of function|.* are definitely lost in loss record)/;
 const FRAME = /^\s+(at|by) 0x/;
 

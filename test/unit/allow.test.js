@@ -1,9 +1,9 @@
 'use strict';
-// The allow-list of the rule set (lib/rules/allow.ts): file and function matching, use marking.
+// The allow-list of the rule set (lib/apis/allow.ts): file and function matching, use marking.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { AllowList, ModuleScope } = require('../../dist/rules/allow');
+const { AllowList, ModuleScope } = require('../../dist/apis/allow');
 
 test('a file pattern matches a script name on a path-segment boundary', () => {
   const list = new AllowList();

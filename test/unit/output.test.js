@@ -117,3 +117,47 @@ test('threadTag and isValidFd', () => {
   assert.equal(threadTag({ threadId: 4 }), '[worker 4] ');
   assert.deepEqual([0, 2, 1.5, -1, '2', NaN, Infinity].map(isValidFd), [true, true, false, false, false, false, false]);
 });
+
+test('safeJson: BigInt, cycles, throwing getters and toJSON, proxies, depth, width and length are marked, never thrown', () => {
+  const { safeJson } = require('../../dist/schema');
+  const request = { id: 12n, list: Array.from({ length: 150 }, (_, i) => i), text: 'x'.repeat(10_000) };
+  request.self = request;
+  Object.defineProperty(request, 'bad', { enumerable: true, get: () => assert.fail('getter throws') });
+  request.badJson = { toJSON: () => assert.fail('toJSON throws') };
+  request.proxy = new Proxy({}, { ownKeys: () => assert.fail('ownKeys throws') });
+  request.__proto__key = JSON.parse('{"__proto__": 1}');
+  let deep = {};
+  request.deep = deep;
+  for (let i = 0; i < 20; i++) deep = deep.next = {};
+  const out = JSON.parse(safeJson({ context: request }));
+  assert.equal(out.context.id, '12n');
+  assert.equal(out.context.self, '[Circular]');
+  assert.equal(out.context.bad, '[Throws]');
+  assert.equal(out.context.badJson, '[Throws]');
+  assert.equal(out.context.proxy, '[Throws]');
+  assert.equal(out.context.__proto__key.__proto__, 1);
+  assert.equal(out.context.list.length, 101);
+  assert.match(out.context.list[100], /50 more/);
+  assert.ok(out.context.text.length < 4200);
+  assert.match(JSON.stringify(out.context.deep), /\[Depth\]/);
+  // A value shared twice is not a cycle.
+  const shared = { a: 1 };
+  assert.deepEqual(JSON.parse(safeJson({ x: shared, y: shared })), { x: { a: 1 }, y: { a: 1 } });
+});
+
+test('the text line carries the request context, compact, truncated and escaped', (t) => {
+  const file = tempFile(t);
+  const sink = new ReportSink({ output: file, format: 'text', maxReportsPerMinute: 10 });
+  const withContext = (n, context) =>
+    new BlockingError({ source: 'watchdog', message: `Event loop blocked for ${n} ms`, frames: [], state: 'js', thresholdMs: 20, durationMs: n, context });
+  sink.write(withContext(1, { requestId: 'req-3', route: '/report' }), 0);
+  sink.write(withContext(2, 'x'.repeat(500)), 1);
+  // A forged log line in a request header stays on its line.
+  sink.write(withContext(3, 'id\nblockbuster: fake'), 2);
+  sink.close();
+  const out = lines(file).filter((l) => l.startsWith('blockbuster:'));
+  assert.equal(out[0], 'blockbuster: Event loop blocked for 1 ms [state=js, threshold=20 ms, context={"requestId":"req-3","route":"/report"}]');
+  assert.equal(out[1], `blockbuster: Event loop blocked for 2 ms [state=js, threshold=20 ms, context=${'x'.repeat(77)}...]`);
+  assert.equal(out.length, 3, JSON.stringify(out));
+  assert.match(out[2], /context=id\\nblockbuster: fake\]$/);
+});

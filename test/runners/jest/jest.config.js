@@ -1,2 +1,0 @@
-// The one line of config the helper needs.
-module.exports = { setupFilesAfterEnv: ['blockbuster/jest'], testEnvironment: 'node', testMatch: ['**/*.test.js'] };
