@@ -265,3 +265,22 @@ test('a starved thread blames no code, and says how much it ran and what throttl
   const sleeping = sample({ delayMs: undefined, signalled: false, syscall: 'clock_nanosleep' });
   assert.equal(buildReport(raw([sleeping], { durationMs: 500, ranMs: 1, watchedMs: 500 }), 20, MAIN).cpu.starved, false);
 });
+
+test('under a cgroup CPU limit, a futex wait is the limit\'s doing: the thread is starved, tick is not blamed', () => {
+  // Seen on Node 24 in a cgroup of 10 ms per 100 ms: the loop thread sat in futex (a lock or V8's
+  // helper threads, all held back with it) and the block was blamed on tick, "in futex".
+  const waiting = () => sample({ frames: [frame('tick')], delayMs: undefined, signalled: false, syscall: 'futex' });
+  const cpu = { durationMs: 78, ranMs: 4.8, watchedMs: 77.7, throttled: { periods: 1, ms: 86 } };
+  const held = buildReport(raw([waiting(), waiting()], cpu), 20, MAIN);
+  assert.equal(held.cpu.starved, true);
+  assert.equal(held.culprit, undefined);
+  assert.match(held.message, /starved of CPU, not by its code: .*the cgroup's CPU limit throttled it \(1 periods, 86 ms\)$/);
+  // Without the limit a futex wait stays the code's own (a lock it waits for is its business).
+  const { throttled, ...unlimited } = cpu;
+  assert.equal(buildReport(raw([waiting(), waiting()], unlimited), 20, MAIN).cpu.starved, false);
+  // A limit that explains little of the time off the CPU does not excuse the wait.
+  assert.equal(buildReport(raw([waiting(), waiting()], { ...cpu, throttled: { periods: 1, ms: 10 } }), 20, MAIN).cpu.starved, false);
+  // A tracked call's wait (Atomics.wait, a sync API) is the code's own, limit or not.
+  const tracked = () => sample({ frames: [frame('tick')], delayMs: undefined, signalled: false, syscall: 'futex', tracked: true });
+  assert.equal(buildReport(raw([tracked(), tracked()], cpu), 20, MAIN).cpu.starved, false);
+});
