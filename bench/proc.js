@@ -82,10 +82,15 @@ function runNode(node, script, args = [], { timeoutMs = 120_000, launcher = [] }
   });
 }
 
-/** Starts bench/child/server.js with one tool; resolves once it listens. */
-function startServer(tool, node = process.execPath) {
+/**
+ * Starts bench/child/server.js with one tool; resolves once it listens. `cpu`: the CPU the server
+ * (every thread of it, the watchdog's too) is pinned to, through taskset (same pid: it execs node).
+ */
+function startServer(tool, node = process.execPath, cpu = undefined) {
   return new Promise((resolve, reject) => {
-    const child = spawn(node, [path.join(__dirname, 'child', 'server.js'), tool], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const argv = [node, path.join(__dirname, 'child', 'server.js'), tool];
+    const pinned = cpu === undefined ? argv : ['taskset', '-c', String(cpu), ...argv];
+    const child = spawn(pinned[0], pinned.slice(1), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const onExit = (code) => reject(new Error(`server ${tool} exited early (${code})`));
     child.once('exit', onExit);
     child.once('message', (m) => {
@@ -116,4 +121,17 @@ function stopChild(child) {
   });
 }
 
-module.exports = { log, sleep, loadavg, elapsedS, machine, procSnapshot, threadCpuMs, statusKB, runNode, startServer, ask, stopChild };
+/**
+ * Pins every thread of this process to `cpus` ('0', '0-1'); false where taskset is missing. The
+ * load generator (autocannon runs here) then never takes the servers' CPU, nor they its.
+ */
+function pinSelf(cpus) {
+  try {
+    require('node:child_process').execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+module.exports = { pinSelf, log, sleep, loadavg, elapsedS, machine, procSnapshot, threadCpuMs, statusKB, runNode, startServer, ask, stopChild };

@@ -215,7 +215,8 @@ function quietTable(r) {
   }
   const h = httpPair(r);
   if (h) {
-    L.push(`| HTTP throughput ratio, median of ${h.n} interleaved ABBA rounds (middle half) | 1 | ${f(h.bb.median, 3)} (${f(h.bb.q1, 3)}…${f(h.bb.q3, 3)}) | A/A ${f(h.aa.median, 3)} (${f(h.aa.q1, 3)}…${f(h.aa.q3, 3)}) | ≥ 0.99: ${mark(h.verdict)} |`);
+    const pin = (r.http8 ?? {}).pinned ? `, each server pinned to CPU ${r.http8.pinned.servers} and autocannon to ${r.http8.pinned.loadGenerator}` : '';
+    L.push(`| HTTP throughput ratio, median of ${h.n} interleaved ABBA rounds (middle half)${pin} | 1 | ${f(h.bb.median, 3)} (${f(h.bb.q1, 3)}…${f(h.bb.q3, 3)}) | A/A ${f(h.aa.median, 3)} (${f(h.aa.q1, 3)}…${f(h.aa.q3, 3)}) | ≥ 0.99: ${mark(h.verdict)} |`);
     L.push(`| CPU per request ratio, same rounds | 1 | ${f(h.cpu.median, 3)} (${f(h.cpu.q1, 3)}…${f(h.cpu.q3, 3)}) | A/A ${f(h.cpuAa.median, 3)} | |`);
   }
   return L;

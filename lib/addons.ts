@@ -1,6 +1,6 @@
 // The functions of native addons the recorder tracks: exported functions, and the prototype
 // methods of exported classes, named `<addon> <Class>.<method>` (`better_sqlite3 Statement.get`).
-import * as path from 'node:path';
+import path = require('node:path');
 import type { Target } from './wrap';
 
 /** A loaded addon: its file and what it exported. */

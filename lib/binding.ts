@@ -1,7 +1,7 @@
 // The only file that loads the native addon, and only when watch() first asks for it: the rule
 // set and `require('blockbuster')` work with no addon at all.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 
 /** A frame as the native side copied it out of V8. */
 export interface RawFrame {

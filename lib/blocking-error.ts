@@ -88,7 +88,7 @@ export function isUserFrame(frame: StackFrame): boolean {
   );
 }
 
-/** `fn (file:line:col)` — the way stack traces name a frame. */
+/** `fn (file:line:col)`: the way stack traces name a frame. */
 export function formatFrame(frame: StackFrame): string {
   const where = frame.file === '' ? '<anonymous>' : `${frame.file}:${frame.line}:${frame.column}`;
   return frame.functionName === '' ? where : `${frame.functionName} (${where})`;

@@ -4,12 +4,11 @@
 // marked; when the outermost call returns, its wrapper records the API and the JS stack that
 // called it, which is the culprit the late V8 interrupt cannot name (by then the caller has often
 // returned). Builtins and addons loaded after watch() are wrapped as they load (lib/load-hooks.ts).
-import { syncBuiltinESMExports } from 'node:module';
 import type { StackFrame } from './blocking-error';
 import { addonTargets } from './addons';
 import { nativeConstants } from './binding';
 import { watchLoads } from './load-hooks';
-import { isBuiltinLoaded } from './apis/builtins';
+import { isBuiltinLoaded, moduleLoader } from './apis/builtins';
 import { defaultRules } from './apis/table';
 import { captureCallSites, toStackFrame } from './apis/stack';
 import { attachTrack, detachTrack, type Target, type TrackHook, type WrappedApi } from './wrap';
@@ -148,7 +147,7 @@ export class CallSiteRecorder {
       let wrapped = false;
       for (const target of builtinTargets()) wrapped = this.#track(target) || wrapped;
       for (const name of this.#pending) if (isBuiltinLoaded(name)) this.#pending.delete(name);
-      if (wrapped) syncBuiltinESMExports();
+      if (wrapped) moduleLoader().syncBuiltinESMExports();
     } finally {
       this.#refreshing = false;
     }
@@ -163,7 +162,7 @@ export class CallSiteRecorder {
     for (const api of this.#tracked) detachTrack(api, api.name === 'Atomics.wait' ? this.#wait : this.#call);
     this.#tracked.clear();
     for (const name of LATE_BUILTINS) this.#pending.add(name);
-    syncBuiltinESMExports();
+    moduleLoader().syncBuiltinESMExports();
     this.#records.length = 0;
   }
 

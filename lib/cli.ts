@@ -2,9 +2,9 @@
 // `blockbuster [options] -- node app.js [args]` or `blockbuster [options] app.js [args]`: runs the
 // program with the preload, passes its stdio, signals and exit code through, and prints a summary.
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import os = require('node:os');
+import path = require('node:path');
 import { parseArgs } from 'node:util';
 import { SUMMARY_DIR_VARIABLE, formatSummary, readSummaries, summaryRecord } from './summary';
 import { packageVersion } from './package-info';

@@ -11,6 +11,20 @@ import type { WatchMode } from './options';
 const publishReport: typeof import('./channels').publishReport = (...args) =>
   (require('./channels') as typeof import('./channels')).publishReport(...args);
 
+// Where an OpenTelemetry SDK registers its providers (@opentelemetry/api 1.x and api-logs keep them on
+// globalThis): the exporter (lib/otel.ts) is loaded only once one is there.
+const API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
+const LOGS_GLOBAL = Symbol.for('io.opentelemetry.js.api.logs');
+
+export function meterProviderRegistered(): boolean {
+  const api = (globalThis as Record<symbol, { metrics?: unknown } | undefined>)[API_GLOBAL];
+  return api?.metrics !== undefined;
+}
+
+export function loggerProviderRegistered(): boolean {
+  return (globalThis as Record<symbol, unknown>)[LOGS_GLOBAL] !== undefined;
+}
+
 /** When a report is delivered: while the process runs, or from its exit handler (strict mode then sets the exit code). */
 export type Moment = 'now' | 'at-exit';
 

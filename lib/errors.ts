@@ -76,7 +76,7 @@ export function isOptionError(value: unknown): value is BlockbusterError & { sou
   return isBlockbusterError(value) && value.source !== undefined;
 }
 
-/** The message with its code, as a process prints it before exiting (`… [ERR_BLOCKBUSTER_INVALID_OPTION]`). */
+/** The message with its code, as a process prints it before exiting (`... [ERR_BLOCKBUSTER_INVALID_OPTION]`). */
 export function withCode(error: BlockbusterError): string {
   return `${error.message} [${error.code}]`;
 }

@@ -1,6 +1,6 @@
 // A stack frame, and one form for its file: a path for anything on disk (ESM stacks say file://
 // URLs, CommonJS stacks say paths), anything else (node:fs, data:, http:) as V8 gave it.
-import * as path from 'node:path';
+import path = require('node:path');
 import { fileURLToPath } from 'node:url';
 
 /** One JavaScript frame, as sampled by the watchdog or walked by the rule set. */

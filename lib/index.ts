@@ -25,8 +25,24 @@ export type { LineKind, LineEnvelope } from './schema';
 export { BLOCK_CHANNEL, ONGOING_CHANNEL } from './channels';
 export type { OngoingMessage } from './channels';
 
-// The rule set
-export { BlockBuster } from './rules';
+// The rule set: loaded when first used, so that an app that only calls watch() never loads its four
+// modules (less start-up allocation: on a small app that is the difference between V8's memory
+// reducer running or not; docs/architecture.md, the idle path).
+import type { BlockBuster as RuleSet } from './rules';
+export type BlockBuster = RuleSet;
+export declare const BlockBuster: typeof RuleSet;
+const ruleSet = {
+  get BlockBuster(): typeof RuleSet {
+    return (require('./rules') as typeof import('./rules')).BlockBuster;
+  },
+};
+// The form TypeScript gives a re-export: Node's CommonJS lexer reads it, so ES importers see the name.
+Object.defineProperty(exports, 'BlockBuster', {
+  enumerable: true,
+  get: function () {
+    return ruleSet.BlockBuster;
+  },
+});
 export type { BlockBusterFunction, BlockBusterMode, BlockBusterOptions, CanBlockIn, UnusedAllowance } from './rules';
 
 // Errors of bad options and set-up: a stable `code` and where the value came from

@@ -2,7 +2,7 @@
 // loads (a report's refresh is too late for the first block): `module.registerHooks` where the line
 // has it (22.15+, 23.5+), the CommonJS loader's `Module._load` elsewhere, `process.getBuiltinModule`,
 // and `process.dlopen` for addons. Nothing is loaded that the app did not load; no hook ever throws.
-import Module = require('node:module');
+import { moduleLoader } from './apis/builtins';
 
 export interface LoadListener {
   /** The app loads builtin `name` (`crypto`, no `node:`): loaded now, or about to be (a load hook). */
@@ -23,10 +23,10 @@ interface Patch {
   replacement: AnyFunction;
 }
 
-const moduleInternals = Module as unknown as Record<string, unknown> & { registerHooks?: RegisterHooks };
-
 /** Starts telling `listener` about loads; returns the function that stops it and restores what it changed. */
 export function watchLoads(listener: LoadListener): () => void {
+  const Module = moduleLoader();
+  const moduleInternals = Module as unknown as Record<string, unknown> & { registerHooks?: RegisterHooks };
   const notifyBuiltin = (request: unknown): void => {
     if (typeof request !== 'string') return;
     const name = request.startsWith('node:') ? request.slice('node:'.length) : request;

@@ -1,8 +1,8 @@
 // When no watchdog binary loads here: the preload, the CLI and the runner helpers go on with the rule
 // set and say so once, unless the user asked for the watchdog (then it is an error).
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import os = require('node:os');
+import path = require('node:path');
 import { isNoWatchdogError } from './binding';
 import type { NoWatchdogError } from './binding';
 

@@ -19,7 +19,7 @@ export interface WatchOptions {
   mode?: WatchMode | undefined;
   /** Called with every report; in diagnostics mode it replaces the log line. */
   onBlock?: ((error: BlockingError) => void) | undefined;
-  /** The live line ("still blocked"), written during a block after this long; `false` for none. Default 2 × thresholdMs. */
+  /** The live line ("still blocked"), written during a block after this long; `false` for none. Default 2 * thresholdMs. */
   liveReportAfterMs?: number | false | undefined;
   /** Strict mode only: abort the process when one block lasts this long; `false` (default) never. */
   abortAfterMs?: number | false | undefined;
@@ -148,7 +148,7 @@ export const CLI_FLAGS = textNaming('flag', (setting) => {
   return flag === undefined ? undefined : `--${flag}`;
 });
 
-// `problem` follows the subject: "must be …", or ": …" for a fact about the value.
+// `problem` follows the subject: "must be ...", or ": ..." for a fact about the value.
 function message(naming: Naming, setting: string, problem: string): string {
   return `${naming.label(setting)}${problem.startsWith(':') ? '' : ' '}${problem}`;
 }

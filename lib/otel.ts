@@ -4,6 +4,7 @@
 // Nothing is loaded otherwise: with no SDK the APIs (about 50 modules) only hand out no-ops.
 import type { IntervalHistogram } from 'node:perf_hooks';
 import type { BlockingError } from './blocking-error';
+import { loggerProviderRegistered, meterProviderRegistered } from './delivery';
 import { displayPath } from './frame';
 import { packageVersion } from './package-info';
 
@@ -22,19 +23,6 @@ export const MAX_CULPRITS = 50;
 // undefined: not looked for yet; null: not installed.
 let apiModule: OtelApi | null | undefined;
 let logsModule: OtelLogsApi | null | undefined;
-
-// Where an SDK's providers are registered (@opentelemetry/api 1.x and api-logs keep them on globalThis).
-const API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
-const LOGS_GLOBAL = Symbol.for('io.opentelemetry.js.api.logs');
-
-function meterProviderRegistered(): boolean {
-  const api = (globalThis as Record<symbol, { metrics?: unknown } | undefined>)[API_GLOBAL];
-  return api?.metrics !== undefined;
-}
-
-function loggerProviderRegistered(): boolean {
-  return (globalThis as Record<symbol, unknown>)[LOGS_GLOBAL] !== undefined;
-}
 
 function optional<T>(name: string): T | null {
   try {
@@ -134,8 +122,12 @@ export class Telemetry {
     instruments.delay.addCallback(this.#observe);
   }
 
-  /** Metrics need a meter provider registered before watch(); logs are looked for at each report. */
-  static start(): Telemetry {
+  /**
+   * Metrics need a meter provider registered before watch(); logs are looked for at each report.
+   * `metrics: false`: a watcher started without a meter provider, that a logger provider came to later.
+   */
+  static start(metrics = true): Telemetry {
+    if (!metrics) return new Telemetry(null);
     if (apiModule === undefined && meterProviderRegistered()) apiModule = optional<OtelApi>('@opentelemetry/api');
     return new Telemetry(apiModule ?? null);
   }

@@ -1,5 +1,5 @@
 // Which copy of blockbuster this is: its directory and its package.json version, read once.
-import * as path from 'node:path';
+import path = require('node:path');
 import { pathToFileURL } from 'node:url';
 
 /** The package's root: dist/.. in the repository and in an installed copy. */

@@ -1,7 +1,7 @@
 // Preload: `node --require blockbuster/register app.js` or `node --import blockbuster/register app.mjs`.
 // Configured by BLOCKBUSTER_* variables; watches every thread that loads it (workers inherit it).
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import { isMainThread } from 'node:worker_threads';
 import { isNoWatchdogError } from './binding';
 import { readEnv } from './config';

@@ -1,8 +1,8 @@
 // `blockbuster report blocks.jsonl… -o report.html`: the JSON lines of one or more processes as one
 // self-contained page (timeline, culprits, flame graph). The page's script is lib/page/app.ts, inlined.
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 
 /** What the page draws; every string from a report sits in `strings` and is shown as text only. */
 export interface PageModel {

@@ -70,7 +70,7 @@ export const MAX_LINE = 64 * 1024;
 
 /**
  * `value` as JSON that never throws: a BigInt becomes `"12n"`, a cycle `"[Circular]"`, a getter or
- * `toJSON` that throws `"[Throws]"`; deep, wide and long values are cut (`"[Depth]"`, `"… 12 more"`).
+ * `toJSON` that throws `"[Throws]"`; deep, wide and long values are cut (`"[Depth]"`; an ellipsis, then "12 more").
  */
 export function safeJson(value: unknown): string {
   return stringify(plain(value, '', [])) ?? 'null';
@@ -80,7 +80,7 @@ function plain(value: unknown, key: string, ancestors: object[]): unknown {
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'string')
     return value.length > MAX_STRING
-      ? `${value.slice(0, MAX_STRING)}… ${value.length - MAX_STRING} more characters`
+      ? `${value.slice(0, MAX_STRING)}\u2026 ${value.length - MAX_STRING} more characters`
       : value;
   if (typeof value !== 'object' || value === null) return value;
   if (ancestors.includes(value)) return '[Circular]';
@@ -95,7 +95,7 @@ function plain(value: unknown, key: string, ancestors: object[]): unknown {
   try {
     if (Array.isArray(value)) {
       const items = value.slice(0, MAX_ENTRIES).map((item, index) => plain(item, String(index), inside));
-      if (value.length > MAX_ENTRIES) items.push(`… ${value.length - MAX_ENTRIES} more`);
+      if (value.length > MAX_ENTRIES) items.push(`\u2026 ${value.length - MAX_ENTRIES} more`);
       return items;
     }
     const keys = Object.keys(value);
@@ -110,7 +110,7 @@ function plain(value: unknown, key: string, ancestors: object[]): unknown {
       }
       out[name] = plain(entry, name, inside);
     }
-    if (keys.length > MAX_ENTRIES) out['…'] = `${keys.length - MAX_ENTRIES} more keys`;
+    if (keys.length > MAX_ENTRIES) out['\u2026'] = `${keys.length - MAX_ENTRIES} more keys`;
     return out;
   } catch {
     // A proxy whose traps throw.

@@ -1,5 +1,5 @@
 // Maps compiled frames back to their sources (`.ts`) when a source map exists.
-import * as path from 'node:path';
+import path = require('node:path');
 import { findSourceMap, SourceMap } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { StackFrame } from './blocking-error';

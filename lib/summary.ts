@@ -1,8 +1,8 @@
 // The CLI's summary: each watched thread aggregates its blocks and loop delay, written at its exit.
-import * as path from 'node:path';
+import path = require('node:path');
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { IntervalHistogram } from 'node:perf_hooks';
-import * as workerThreads from 'node:worker_threads';
+import workerThreads = require('node:worker_threads');
 import type { BlockPhase, BlockingError } from './blocking-error';
 import { envelope } from './schema';
 import type { LineEnvelope } from './schema';

@@ -1,8 +1,8 @@
 // The blocks of a process as a Chrome Trace Event Format file (Perfetto, chrome://tracing, speedscope,
 // DevTools): a slice per block on its thread's track, its stack nested inside, loop delay as counters.
 // Loaded by the preload only when BLOCKBUSTER_TRACE is set.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
 import type { BlockingError, StackFrame } from './blocking-error';

@@ -9,14 +9,14 @@ import type { BlockingError } from './blocking-error';
 import { AsyncContextSlots } from './async-context';
 import { CallSiteRecorder } from './call-sites';
 import { ReportSink, threadTag } from './output';
-import { Telemetry } from './otel';
+import type { Telemetry } from './otel';
 import { AllowedSpans, threadAllowed } from './allowed';
 import { OWN_FILE_PREFIXES } from './package-info';
 import { CodedError } from './errors';
 import { WATCH_OPTIONS, outputUnavailable, resolveWatchOptions } from './options';
 import type { Naming, ResolvedOptions, WatchMode, WatchOptions } from './options';
 import { claim, makeWay, release } from './registry';
-import { Delivery } from './delivery';
+import { Delivery, loggerProviderRegistered, meterProviderRegistered } from './delivery';
 import type { DeliveryHooks, Moment } from './delivery';
 
 export type { WatchMode, WatchOptions } from './options';
@@ -26,6 +26,7 @@ export type { WatchMode, WatchOptions } from './options';
 // package replaced under a running process) is one build failure, said like any other.
 const buildReport: typeof import('./report').buildReport = (...args) =>
   (require('./report') as typeof import('./report')).buildReport(...args);
+const loadTelemetry = (): typeof Telemetry => (require('./otel') as typeof import('./otel')).Telemetry;
 
 /** Frames copied per sample. */
 const MAX_FRAMES = 64;
@@ -110,7 +111,7 @@ class NativeWatcher implements InternalWatcher {
   readonly #recorder: CallSiteRecorder;
   readonly #contextSlots: AsyncContextSlots | undefined;
   readonly #onExit = (): void => this.#flushAtExit();
-  readonly #telemetry: Telemetry | undefined;
+  #telemetry: Telemetry | undefined;
   readonly #paused = new AllowedSpans();
   readonly #unlisten: (() => void)[] = [];
   #allowedBlocks = 0;
@@ -137,13 +138,14 @@ class NativeWatcher implements InternalWatcher {
     );
     this.#recorder.install();
     this.#contextSlots = options.context && new AsyncContextSlots(options.context);
-    // Before the thread starts: loading the OpenTelemetry API is start-up work, not a block to report.
-    this.#telemetry = Telemetry.start();
+    // The exporter loads only when an SDK has registered a provider. Before the thread starts: loading
+    // the OpenTelemetry API for metrics is start-up work, not a block to report.
+    if (meterProviderRegistered()) this.#telemetry = loadTelemetry().start();
     this.#delivery = new Delivery({
       options,
       hooks,
       sink: this.#sink,
-      telemetry: this.#telemetry,
+      telemetry: { report: (error) => this.#reportTelemetry(error) },
       ownWork: (work) => this.#ownWork(work),
     });
     try {
@@ -165,6 +167,12 @@ class NativeWatcher implements InternalWatcher {
     this.#unlisten.push(threadAllowed.listen(tellAllowed), this.#paused.listen(tellAllowed));
     tellAllowed();
     process.on('exit', this.#onExit);
+  }
+
+  // A logger provider registered after watch() gets the next report; metrics needed theirs before it.
+  #reportTelemetry(error: BlockingError): void {
+    if (this.#telemetry === undefined && loggerProviderRegistered()) this.#telemetry = loadTelemetry().start(false);
+    this.#telemetry?.report(error);
   }
 
   get active(): boolean {
@@ -275,7 +283,7 @@ class NativeWatcher implements InternalWatcher {
   #takeAndBuild(finishActive: boolean): BlockingError[] {
     return this.#ownWork(() => {
       const errors = this.#take(finishActive).flatMap((raw) => this.#build(raw));
-      // Modules the program loaded since (zlib, child_process, …) are tracked from now on.
+      // Modules the program loaded since (zlib, child_process and so on) are tracked from now on.
       this.#recorder.refresh();
       return errors;
     });

@@ -280,11 +280,17 @@ function exitQuietly(track: TrackHook, api: WrappedApi): void {
 
 // name, length and prototype (instanceof) as the original's; other own properties
 // (fs.realpathSync.native) forward to it, so setting one through the wrapper reaches the original.
+// One descriptor each, reused: watch() wraps ~45 APIs as it starts, and two fresh descriptor objects
+// per wrapper were a fifth of the allocation that start-up is kept under (docs/architecture.md).
+const NAME: PropertyDescriptor = { __proto__: null, value: '', configurable: true } as PropertyDescriptor;
+const LENGTH: PropertyDescriptor = { __proto__: null, value: 0, configurable: true } as PropertyDescriptor;
+
 function copyShape(original: AnyFunction, wrapper: AnyFunction): void {
-  Object.defineProperties(wrapper, {
-    name: { value: original.name, configurable: true },
-    length: { value: original.length, configurable: true },
-  });
+  NAME.value = original.name;
+  LENGTH.value = original.length;
+  Object.defineProperty(wrapper, 'name', NAME);
+  Object.defineProperty(wrapper, 'length', LENGTH);
+  NAME.value = '';
   const prototype = (original as unknown as { prototype?: unknown }).prototype;
   if (prototype !== undefined) (wrapper as unknown as { prototype: unknown }).prototype = prototype;
   for (const key of Reflect.ownKeys(original)) {

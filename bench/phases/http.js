@@ -47,7 +47,7 @@ async function loadPhase(tools, cfg) {
   const perGroup = Math.ceil(cfg.loadCycles / cfg.loadGroups);
   for (let g = 0; g < cfg.loadGroups; g++) {
     const servers = new Map();
-    for (const t of rotate(tools, g)) servers.set(t, await startServer(t));
+    for (const t of rotate(tools, g)) servers.set(t, await startServer(t, process.execPath, cfg.serverCpu));
     const amount = new Map();
     for (const t of rotate(tools, g)) {
       const res = await runFor(servers.get(t).port, cfg.warmupS, cfg.connections);

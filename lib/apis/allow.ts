@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
-import { isBuiltin } from 'node:module';
+import { moduleLoader } from './builtins';
 import { pathToFileURL } from 'node:url';
 
 /**
@@ -120,7 +120,7 @@ export class AllowList {
 /** Where a module lives: `node:x` for builtins, else its package directory or the given path. */
 function locateModule(spec: string, option: string): string {
   if (isAbsolute(spec) || spec.startsWith('.')) return resolve(spec);
-  if (isBuiltin(spec)) return spec.startsWith('node:') ? spec : `node:${spec}`;
+  if (moduleLoader().isBuiltin(spec)) return spec.startsWith('node:') ? spec : `node:${spec}`;
   let entry: string;
   try {
     entry = require.resolve(spec, { paths: [process.cwd()] });

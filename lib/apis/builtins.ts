@@ -2,6 +2,26 @@
 // alone must not pull worker_threads, tty, child_process, crypto and zlib into every process.
 
 let mainThread: boolean | undefined;
+let loaderClass: typeof import('node:module') | undefined;
+
+/**
+ * The CommonJS loader's Module class (`_load`, `isBuiltin`, `syncBuiltinESMExports`, `registerHooks`),
+ * reached through this module's own `module.constructor`: the `module` builtin would pull the ES module
+ * loader into a CommonJS process (~350 KB of heap, enough to wake V8's memory reducer on a small app).
+ * A runner's sandbox (jest) hands out plain module objects: there, the builtin.
+ */
+export function moduleLoader(): typeof import('node:module') {
+  if (loaderClass === undefined) {
+    const own = (module as unknown as { constructor?: Record<string, unknown> }).constructor;
+    loaderClass =
+      typeof own?._load === 'function' &&
+      typeof own.isBuiltin === 'function' &&
+      typeof own.syncBuiltinESMExports === 'function'
+        ? (own as unknown as typeof import('node:module'))
+        : (require('node:module') as typeof import('node:module'));
+  }
+  return loaderClass;
+}
 
 export function isMainThread(): boolean {
   mainThread ??= (require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread;

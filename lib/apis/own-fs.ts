@@ -2,7 +2,7 @@
 // the call-site recorder wraps them, so blockbuster's own reads and writes are never checked,
 // tracked or thrown at. Loaded with lib/output.ts at require('blockbuster'); a module loaded later
 // (the report path, source maps, a trace) takes its functions from here, not from `fs` then.
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 
 export const ownFs = {
   readFileSync: fs.readFileSync,

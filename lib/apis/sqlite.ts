@@ -1,6 +1,5 @@
 // node:sqlite's synchronous API (Node 22.5+), wrapped only when that costs the user no warning.
-import { isBuiltinLoaded } from './builtins';
-import { isBuiltin } from 'node:module';
+import { isBuiltinLoaded, moduleLoader } from './builtins';
 
 /** The parts of `node:sqlite` the rules need (typed here: @types/node 20 has no node:sqlite). */
 interface SqliteModule {
@@ -50,7 +49,7 @@ function alreadyLoaded(): boolean {
  * whose module is no longer experimental, or warnings turned off. Otherwise undefined (no rules).
  */
 function sqliteModule(): SqliteModule | undefined {
-  if (!isBuiltin('node:sqlite')) return undefined;
+  if (!moduleLoader().isBuiltin('node:sqlite')) return undefined;
   if (!alreadyLoaded() && !loadsQuietly() && !warningsDisabled()) return undefined;
   try {
     // Node 22.5-22.12 list the builtin but refuse it without --experimental-sqlite.

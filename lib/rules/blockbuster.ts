@@ -1,4 +1,4 @@
-import { syncBuiltinESMExports } from 'node:module';
+import { moduleLoader } from '../apis/builtins';
 import { BlockingError, formatFrame, isUserFrame } from '../blocking-error';
 import type { OutputFormat, OutputTarget } from '../output';
 import {
@@ -144,14 +144,14 @@ export class BlockBusterFunction {
   activate(): this {
     skipping(() => this.#reporter?.open());
     this.#wrap();
-    syncBuiltinESMExports();
+    moduleLoader().syncBuiltinESMExports();
     return this;
   }
 
   /** Restores the original function (no-op when inactive) and refreshes ESM named exports. */
   deactivate(): this {
     this.#unwrap();
-    syncBuiltinESMExports();
+    moduleLoader().syncBuiltinESMExports();
     return this;
   }
 
@@ -268,7 +268,7 @@ export class BlockBuster implements Disposable {
       skipping(() => this.#reporter?.close());
       throw error;
     } finally {
-      syncBuiltinESMExports();
+      moduleLoader().syncBuiltinESMExports();
     }
     return this;
   }
@@ -279,7 +279,7 @@ export class BlockBuster implements Disposable {
    */
   deactivate(): this {
     for (const rule of Object.values(this.functions)) patchRule(rule, false);
-    syncBuiltinESMExports();
+    moduleLoader().syncBuiltinESMExports();
     if (this.#reporter !== undefined) {
       const reporter = this.#reporter;
       skipping(() => {
