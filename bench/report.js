@@ -16,6 +16,7 @@ function markdown(r) {
   if (r.classesAgg) L.push('', ...classesTables(r));
   if (r.costs || r.idle) L.push('', ...costsTable(r));
   if (r.load || r.idle || r.rss || r.capture) L.push('', ...peersTable(r));
+  if (r.startup) L.push('', ...startupTable(r.startup));
   if (r.quiet) L.push('', ...quietTable(r));
   if (r.rules) L.push('', ...rulesTable(r.rules));
   L.push('', ...findings(r));
@@ -239,6 +240,25 @@ function httpPair(r) {
   return { n: bb.n, bb, aa, cpu: of('bb-watch', 'cpuPerReqRatio'), cpuAa: of('none-aa', 'cpuPerReqRatio'), verdict };
 }
 
+// --- start-up: what require + watch() allocate, and the GCs of a bare idle server after it ----------
+function startupTable(startup) {
+  const L = [
+    "**Start-up of watch()** per Node line: the heap `require('blockbuster')` + `watch()` allocate in a bare `net` server (a 64 MB young generation, so that no GC hides a part), the package modules and builtins they load; then the GCs that server runs in the 12 s after `watch()`, against the same server without it, started side by side (`--trace-gc`, one pair per round).",
+    '',
+    '| Node | allocated KB: require + watch() = total (young) | modules · builtins loaded | GCs in the 12 s after watch(), per round (no tool) | no GC caused by watch() |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  for (const [line, x] of Object.entries(startup)) {
+    const a = x.allocation;
+    const alloc = a.error ? `not measured (${a.error})` : `${a.requireKB} + ${a.watchKB} = ${a.totalKB} (${a.youngKB})`;
+    const gcs = x.rounds.map((round) => round.watch.length).join(' · ');
+    const none = x.rounds.map((round) => round.none.length).join(' · ');
+    const ok = x.rounds.every((round) => round.watch.length <= round.none.length);
+    L.push(`| ${line} | ${alloc} | ${a.modules ?? '–'} · ${a.builtins ?? '–'} | ${gcs} (${none}) | ${ok ? '✅' : '❌'} |`);
+  }
+  return L;
+}
+
 function rulesTable(rules) {
   if (rules.error) return [`Rule set micro-benchmark: not run (${rules.error}).`];
   const L = [`**Rule set** (every default rule active): ns per call, alternated batches; Δ = median per-pair wrapped − unwrapped (min…max):`, ''];
@@ -283,7 +303,13 @@ function findings(r) {
   if (q) {
     L.push(`- ${mark(q.steady <= IDLE_TARGET_MS_PER_S)} idle CPU ≤ +${IDLE_TARGET_MS_PER_S} ms per second over no tool (all threads, steady): ${sg(q.steady, 3)} ms/s (A/A ${sg(q.steadyAa, 3)}); in the ${q.S} s after watch() ${sg(q.after, 3)} ms/s.`);
     L.push(`- ${mark(q.lookUs == null || q.bareUs == null ? null : q.lookUs - q.bareUs <= LOOK_TARGET_US)} one watchdog look ≤ ${LOOK_TARGET_US} µs above a bare wake-up: ${f(q.lookUs, 0)} µs per wake-up against ${f(q.bareUs, 0)} µs for a 1 s \`setInterval\` process.`);
-    L.push(`- ${mark(q.gcWatch <= q.gcNone)} no GC caused by watch() in the ${q.S} s after it: ${q.gcs('bb-watch').join(' · ')} GC events per round against ${q.gcs('none').join(' · ')} for no tool.`);
+    L.push(`- ${mark(q.gcWatch <= q.gcNone)} no GC caused by watch() in the ${q.S} s after it, in the bench's HTTP server (\`http\`, an IPC channel): ${q.gcs('bb-watch').join(' · ')} GC events per round against ${q.gcs('none').join(' · ')} for no tool.`);
+  }
+  if (r.startup) {
+    const lines = Object.entries(r.startup);
+    const bad = lines.filter(([, x]) => x.rounds.some((round) => round.watch.length > round.none.length)).map(([line]) => line);
+    const kb = lines.map(([line, x]) => `${line} ${x.allocation.totalKB ?? '?'} KB`).join(', ');
+    L.push(`- ${mark(bad.length === 0)} no GC caused by watch() in a bare idle \`net\` server, in the 12 s after it, on every line${bad.length ? ` (GCs on ${bad.join(', ')})` : ''}; require + watch() allocate ${kb}.`);
   }
   if (r.rss) {
     const a = peerAgg(r, 'bb-watch');

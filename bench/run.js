@@ -4,7 +4,8 @@
 //      trace module, name the right function and API? (phases/classes.js)
 //   2. watch()'s costs on every Node line: per loop iteration, idle CPU, per wrapped call, during a
 //      long block (phases/costs.js, phases/idle.js).
-//   3. Idle cost and memory of watch() against no tool, per thread, in the system Node (phases/quiet.js,
+//   3. What watch() allocates as it starts and the GCs an idle server then runs, on every Node line
+//      (phases/startup.js). Idle cost and memory of watch() against no tool, per thread, in the system Node (phases/quiet.js,
 //      with the RSS and HTTP figures of 4).
 //      HTTP throughput of watch() against no tool and a second no tool (A/A), in many short
 //      interleaved ABBA rounds, the ratio a median over rounds (phases/http.js, phase http8).
@@ -14,10 +15,10 @@
 // tables into README.md.
 //
 // Knobs (environment): BENCH_LINES (20,22,24,26), BENCH_CLASSES (all), BENCH_RUNS (runs per class
-// and tool, 10), BENCH_SKIP (phases: classes,costs,idle,quiet,http8,load,rss,capture,rules), BENCH_TOOLS (peers),
+// and tool, 10), BENCH_SKIP (phases: classes,costs,idle,startup,quiet,http8,load,rss,capture,rules), BENCH_TOOLS (peers),
 // BENCH_ROUNDS (idle, RSS and capture rounds, 3), BENCH_LOAD_CYCLES (6), BENCH_LOAD_GROUPS (2),
 // BENCH_LOAD_BUDGET (s, 90), BENCH_SLICE (s, 0.5), BENCH_WARMUP (s, 1), BENCH_CONNECTIONS (32),
-// BENCH_RSS_REQUESTS (20000), BENCH_HTTP_ROUNDS (ABBA rounds of the watch()-against-no-tool throughput, 16), BENCH_LONG_BLOCK_LINES (lines for the long-block figure, 20).
+// BENCH_RSS_REQUESTS (20000), BENCH_HTTP_ROUNDS (ABBA rounds of the watch()-against-no-tool throughput, 16), BENCH_HTTP_GROUPS (sets of fresh servers they are split over, 4), BENCH_LONG_BLOCK_LINES (lines for the long-block figure, 20).
 const fs = require('node:fs');
 const path = require('node:path');
 const os = require('node:os');
@@ -31,6 +32,7 @@ const { idlePhase } = require('./phases/idle');
 const { loadPhase, rssPhase } = require('./phases/http');
 const { capturePhase } = require('./phases/capture');
 const { quietPhase } = require('./phases/quiet');
+const { startupPhase } = require('./phases/startup');
 const { markdown } = require('./report');
 
 const env = (name, fallback) => process.env[name] || fallback;
@@ -46,6 +48,8 @@ const config = {
   connections: Number(env('BENCH_CONNECTIONS', 32)),
   rssRequests: Number(env('BENCH_RSS_REQUESTS', 20000)),
   httpRounds: Number(env('BENCH_HTTP_ROUNDS', 16)),
+  // Fresh servers per group: a process's JIT and memory layout bias it by a few %, which only more processes average out.
+  httpGroups: Number(env('BENCH_HTTP_GROUPS', 4)),
   longBlockLines: env('BENCH_LONG_BLOCK_LINES', '20').split(','),
   thresholdMs: THRESHOLD_MS,
 };
@@ -85,6 +89,7 @@ async function main() {
       const servers = [...tools.map((t) => ({ key: t, tool: t, node: process.execPath })), ...lines.flatMap((l) => ['none', 'bb-watch'].map((t) => ({ key: `${t}@${l.major}`, tool: t, node: l.bin })))];
       results.idle = await idlePhase(servers, config);
     }
+    if (!SKIP.has('startup')) results.startup = await startupPhase(lines, config);
     if (!SKIP.has('quiet')) results.quiet = await quietPhase(['none', 'none-aa', 'bb-watch'].filter((t) => tools.includes(t)), config);
     const pair = ['none', 'none-aa', 'bb-watch'];
     if (!SKIP.has('http8') && pair.every((t) => tools.includes(t))) {
@@ -95,7 +100,7 @@ async function main() {
       const cpus = os.cpus().length;
       const pinned = cpus >= 2 && pinSelf(`0-${cpus - 2}`);
       try {
-        results.http8 = await loadPhase(pair, { ...config, loadCycles: config.httpRounds, loadGroups: 2, loadBudgetS: 8 * config.httpRounds, serverCpu: pinned ? cpus - 1 : undefined });
+        results.http8 = await loadPhase(pair, { ...config, loadCycles: config.httpRounds, loadGroups: config.httpGroups, loadBudgetS: 8 * config.httpRounds, serverCpu: pinned ? cpus - 1 : undefined });
         results.http8.pinned = pinned ? { servers: cpus - 1, loadGenerator: `0-${cpus - 2}` } : null;
       } finally {
         if (pinned) pinSelf(`0-${cpus - 1}`);

@@ -2,12 +2,11 @@
 // delay, `blockbuster:ongoing` first, when JS runs again (it cannot run during the block).
 import { nativeConstants } from './binding';
 import type { BlockingError } from './blocking-error';
-import { envelope } from './schema';
+import { BLOCK_CHANNEL, ONGOING_CHANNEL, envelope } from './schema';
 import { stillBlockedMessage } from './lines';
 import type { LineEnvelope } from './schema';
 
-export const BLOCK_CHANNEL = 'blockbuster:block';
-export const ONGOING_CHANNEL = 'blockbuster:ongoing';
+export { BLOCK_CHANNEL, ONGOING_CHANNEL };
 
 type Channel = import('node:diagnostics_channel').Channel;
 let channels: { block: Channel; ongoing: Channel } | undefined;

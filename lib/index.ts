@@ -22,7 +22,7 @@ export type {
 export type { OutputFormat, OutputTarget, WritableOutput, LoggerOutput } from './output';
 export { SCHEMA_VERSION } from './schema';
 export type { LineKind, LineEnvelope } from './schema';
-export { BLOCK_CHANNEL, ONGOING_CHANNEL } from './channels';
+export { BLOCK_CHANNEL, ONGOING_CHANNEL } from './schema';
 export type { OngoingMessage } from './channels';
 
 // The rule set: loaded when first used, so that an app that only calls watch() never loads its four

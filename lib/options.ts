@@ -3,7 +3,6 @@
 // coded error (lib/errors.ts) whose message names the setting as its source spells it.
 import { fstatSync } from 'node:fs';
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { isAsyncLocalStorage } from './async-context';
 import type { BlockingError } from './blocking-error';
 import { CodedError, CodedRangeError, CodedTypeError } from './errors';
 import type { BlockbusterError, ErrorCode, OptionSource, SourceKind } from './errors';
@@ -331,7 +330,10 @@ export function resolveWatchOptions(
   const format = oneOf<OutputFormat>(naming, 'format', given.format, ['text', 'json'], 'text');
   const maxReportsPerMinute = positiveNumber(naming, 'maxReportsPerMinute', given.maxReportsPerMinute, 10, 'reports');
   const failOnStartup = boolean(naming, 'failOnStartup', given.failOnStartup, false);
-  if (given.context !== undefined && !isAsyncLocalStorage(given.context)) {
+  if (
+    given.context !== undefined &&
+    !(require('./async-context') as typeof import('./async-context')).isAsyncLocalStorage(given.context)
+  ) {
     throw invalid(naming, 'context', `must be an AsyncLocalStorage, got ${naming.describe(given.context)}`);
   }
   return {

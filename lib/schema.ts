@@ -5,6 +5,13 @@ import { isBuiltinLoaded } from './apis/builtins';
 export const SCHEMA_VERSION = 1;
 export const SCHEMA_ID = `https://github.com/blockbuster/blockbuster/schema/report-v${SCHEMA_VERSION}.schema.json`;
 
+/**
+ * The \`diagnostics_channel\` names (lib/channels.ts publishes on them). Here, not there: the main
+ * entry exports them, and loading the channel code at require would be start-up allocation.
+ */
+export const BLOCK_CHANNEL = 'blockbuster:block';
+export const ONGOING_CHANNEL = 'blockbuster:ongoing';
+
 /** What a line is: a block report, a rule report, the native live line, or a count. */
 export type LineKind = 'block' | 'rule' | 'ongoing' | 'suppressed' | 'dropped' | 'summary';
 

@@ -6,7 +6,7 @@ import { loadBinding } from './binding';
 import type { NativeBinding, NativeStartOptions, RawReport } from './binding';
 import { INTERNAL_FILES, SCHEMA_VERSION } from './blocking-error';
 import type { BlockingError } from './blocking-error';
-import { AsyncContextSlots } from './async-context';
+import type { AsyncContextSlots } from './async-context';
 import { CallSiteRecorder } from './call-sites';
 import { ReportSink, threadTag } from './output';
 import type { Telemetry } from './otel';
@@ -137,7 +137,10 @@ class NativeWatcher implements InternalWatcher {
       (name) => binding.apiId?.(name) ?? 0,
     );
     this.#recorder.install();
-    this.#contextSlots = options.context && new AsyncContextSlots(options.context);
+    // Loaded only for a watcher with a context: one module less at every other watch().
+    this.#contextSlots =
+      options.context &&
+      new (require('./async-context') as typeof import('./async-context')).AsyncContextSlots(options.context);
     // The exporter loads only when an SDK has registered a provider. Before the thread starts: loading
     // the OpenTelemetry API for metrics is start-up work, not a block to report.
     if (meterProviderRegistered()) this.#telemetry = loadTelemetry().start();

@@ -115,7 +115,7 @@ test('a starved thread is said to be starved, by how much, and no code is blamed
   assert.match(starved[0].message, /other threads or processes had the CPU/);
 });
 
-// A cgroup with a CPU limit of 10 ms per 100 ms (v1 cpu controller or v2 cpu.max), where we may make one.
+// A cgroup with a CPU limit of 5 ms per 100 ms (v1 cpu controller or v2 cpu.max), where we may make one.
 const CGROUP_V2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
 const CGROUP_PARENT = CGROUP_V2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/cpu';
 
@@ -142,8 +142,11 @@ function makeThrottledCgroup(t) {
     }
   });
   try {
-    if (CGROUP_V2) fs.writeFileSync(path.join(dir, 'cpu.max'), '10000 100000');
-    else fs.writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), '10000');
+    // 5 ms per 100 ms: the thread gets ~5 ms of CPU in a 100 ms block, well under half the 20 ms
+    // threshold, where the report blames no code. At 10 ms per 100 ms it sat on that boundary (a
+    // full suite run had every report at 10-12 ms of CPU, all blaming code).
+    if (CGROUP_V2) fs.writeFileSync(path.join(dir, 'cpu.max'), '5000 100000');
+    else fs.writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), '5000');
   } catch {
     return undefined; // no cpu controller in this subtree
   }
