@@ -4,28 +4,11 @@
 // watch() against the same server without it (test/fixtures/watchdog/idle.js under --trace-gc, the
 // pair started side by side).
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const { execFile } = require('node:child_process');
 const { log } = require('../proc');
 
 const ROOT = path.join(__dirname, '..', '..');
-const IDLE = path.join(ROOT, 'test', 'fixtures', 'watchdog', 'idle.js');
-const WINDOW_MS = 12_000;
-
-function gcsAfterReady(node, mode) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(node, ['--trace-gc', IDLE, mode], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BLOCKBUSTER_UNDER_TEST: ROOT } });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('error', reject);
-    setTimeout(() => {
-      child.kill('SIGKILL');
-      const at = out.indexOf('{"ready":true}');
-      if (at < 0) return reject(new Error(`${node} idle.js ${mode}: never ready`));
-      resolve(out.slice(at).split('\n').map((l) => /: (Scavenge|Mark-Compact( \(reduce\))?|Minor Mark[\w-]*)/.exec(l)?.[1]).filter(Boolean));
-    }, WINDOW_MS);
-  });
-}
+const { gcsAfterReady } = require('../../test/fixtures/watchdog/idle-gcs');
 
 // A 64 MB young generation: no GC runs during the start, so the used heap's growth is all allocation.
 function allocated(node) {
@@ -43,7 +26,7 @@ async function startupPhase(lines, cfg) {
     const allocation = await allocated(line.bin).catch((e) => ({ error: e.message.split('\n')[0] }));
     const rounds = [];
     for (let r = 0; r < cfg.rounds; r++) {
-      const [none, watch] = await Promise.all([gcsAfterReady(line.bin, 'none'), gcsAfterReady(line.bin, 'watch')]);
+      const [none, watch] = await Promise.all(['none', 'watch'].map((mode) => gcsAfterReady({ node: line.bin, mode, root: ROOT })));
       rounds.push({ none, watch });
     }
     out[line.version] = { allocation, rounds };

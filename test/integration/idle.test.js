@@ -7,6 +7,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { FIXTURES } = require('../helpers');
+const { gcsAfterReady } = require('../fixtures/watchdog/idle-gcs');
 
 const linux = process.platform === 'linux';
 
@@ -96,31 +97,16 @@ test('a lazily loaded module that cannot load at the first report costs that rep
 // V8's memory reducer for small heaps (Node 20's V8 11.3): before any mark-compact, an old generation
 // grown 1 MB over its size after bootstrap schedules two "Mark-Compact (reduce)" GCs ~8 s later, and a
 // young generation left over 80 % full after watch() schedules a scavenge task. Both came from
-// watch()'s start-up allocation (~1.3 MB then: two scavenges, the second promoting ~460 KB); it is kept
+// watch()'s start-up allocation (1.35 MB then: two scavenges, the second promoting ~460 KB); it is kept
 // under both now (docs/architecture.md, the idle path), and this test fails when it grows back.
-function gcLinesAfterReady(mode) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--trace-gc', path.join(FIXTURES, 'idle.js'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('error', reject);
-    setTimeout(() => {
-      child.kill('SIGKILL');
-      const at = out.indexOf('{"ready":true}');
-      if (at < 0) return reject(new Error(`${mode}: never ready`));
-      resolve(out.slice(at).split('\n').filter((l) => /: (Scavenge|Mark-Compact|Minor Mark)/.test(l)));
-    }, 12_000);
-  });
-}
-
 // Node 22's bare server has 680 KB of its 1 MB young generation in use when it calls watch() (480-560
 // KB on 20, 24 and 26): watch()'s ~700 KB still take it past the scavenge-task trigger there.
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 const GC_TODO = NODE_MAJOR === 22 && "Node 22: a bare server's young generation is ~150 KB too full for watch()'s start-up allocation";
 
 test('an idle watched server has no more GCs in the 12 s after watch() than one without', { skip: !linux && 'reads /proc', todo: GC_TODO }, async () => {
-  const [none, watched] = await Promise.all([gcLinesAfterReady('none'), gcLinesAfterReady('watch')]);
-  assert.ok(watched.length <= none.length, `watched: ${watched.length} GCs (${watched.map((l) => /ms: ([A-Za-z -]+(\(reduce\))?)/.exec(l)?.[1].trim()).join(', ')}); no tool: ${none.length}`);
+  const [none, watched] = await Promise.all([gcsAfterReady({ mode: 'none' }), gcsAfterReady({ mode: 'watch' })]);
+  assert.ok(watched.length <= none.length, `watched: ${watched.length} GCs (${watched.join(', ')}); no tool: ${none.length} (${none.join(', ')})`);
 });
 
 // What watch() loads is what it allocates as it starts: each CommonJS module costs ~10 KB of heap
