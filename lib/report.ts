@@ -359,12 +359,16 @@ const MIN_CPU_WINDOW_MS = 10;
 function cpuUse(raw: RawReport, thresholdMs: number): CpuUse | undefined {
   if (raw.ranMs === undefined || raw.watchedMs === undefined) return undefined;
   const ofMs = raw.watchedMs;
-  // The cgroup's CPU limit held the whole process back for at least half the time the thread
-  // did not run: every thread of the process stopped with it, so a futex wait (for a lock, or for
-  // V8's helper threads at a GC) waited on a thread the limit held back. A tracked call's wait
-  // (Atomics.wait, a sync API) stays the code's own.
+  // The process was short of CPU for at least half the time the thread did not run: the cgroup's
+  // CPU limit held it back, or the thread itself waited that long in the run queue (a CPU shared
+  // with busier processes). Its other threads were held back with it, so a futex wait (for a lock,
+  // or for V8's helper threads at a GC) waited on a thread that could not run. A tracked call's
+  // wait (Atomics.wait, a sync API) stays the code's own.
   const notRunMs = Math.max(0, ofMs - raw.ranMs);
-  const heldBack = (raw.throttled?.periods ?? 0) > 0 && (raw.throttled?.ms ?? 0) >= notRunMs / 2;
+  const waitedForCpuMs = raw.waitedForCpuMs === undefined ? undefined : Math.min(raw.waitedForCpuMs, notRunMs);
+  const heldBack =
+    ((raw.throttled?.periods ?? 0) > 0 && (raw.throttled?.ms ?? 0) >= notRunMs / 2) ||
+    (waitedForCpuMs !== undefined && waitedForCpuMs > 0 && waitedForCpuMs >= notRunMs / 2);
   const ownWait = (sample: RawSample): boolean =>
     sample.vmState === 'atomics-wait' ||
     (syscallOf(sample) !== undefined && !(heldBack && sample.syscall === 'futex' && !sample.inTrackedCall));
@@ -376,7 +380,7 @@ function cpuUse(raw: RawReport, thresholdMs: number): CpuUse | undefined {
     waiting * 2 < Math.max(1, raw.samples.length);
   const use: CpuUse = { ranMs: raw.ranMs, ofMs, starved };
   // The kernel adds a wait when it ends, so the counter may hold some from before the window.
-  if (raw.waitedForCpuMs !== undefined) use.waitedForCpuMs = Math.min(raw.waitedForCpuMs, notRunMs);
+  if (waitedForCpuMs !== undefined) use.waitedForCpuMs = waitedForCpuMs;
   if (raw.throttled && raw.throttled.periods > 0) use.throttled = raw.throttled;
   return use;
 }

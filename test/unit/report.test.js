@@ -284,3 +284,20 @@ test('under a cgroup CPU limit, a futex wait is the limit\'s doing: the thread i
   const tracked = () => sample({ frames: [frame('tick')], delayMs: undefined, signalled: false, syscall: 'futex', tracked: true });
   assert.equal(buildReport(raw([tracked(), tracked()], cpu), 20, MAIN).cpu.starved, false);
 });
+
+test('on a CPU shared with busier processes, a futex wait is the contention\'s doing when the thread waited in the run queue for most of its time off the CPU', () => {
+  // Seen on Node 24 in CI (three busy processes on the thread's CPU, no cgroup limit): "Event loop
+  // blocked for 33 ms in tick (...), in futex", having run 2.2 of the last 32.7 ms and waited 19.9 ms
+  // for a CPU. Its other threads waited for the CPU too: the futex waited on one of them.
+  const waiting = () => sample({ frames: [frame('tick')], delayMs: undefined, signalled: false, syscall: 'futex' });
+  const cpu = { durationMs: 33, ranMs: 2.24, watchedMs: 32.7, waitedForCpuMs: 19.9 };
+  const starved = buildReport(raw([waiting()], cpu), 20, MAIN);
+  assert.equal(starved.cpu.starved, true);
+  assert.equal(starved.culprit, undefined);
+  assert.match(starved.message, /starved of CPU, not by its code: it ran 2\.2 of the last 33 ms and waited 20 ms for a CPU/);
+  // A run-queue wait that explains little of the time off the CPU does not excuse the futex wait.
+  assert.equal(buildReport(raw([waiting()], { ...cpu, waitedForCpuMs: 5 }), 20, MAIN).cpu.starved, false);
+  // A tracked call's wait stays the code's own.
+  const tracked = () => sample({ frames: [frame('tick')], delayMs: undefined, signalled: false, syscall: 'futex', tracked: true });
+  assert.equal(buildReport(raw([tracked()], cpu), 20, MAIN).cpu.starved, false);
+});
