@@ -1,6 +1,7 @@
 // The only file that loads the native addon, and only when watch() first asks for it: the rule
 // set and `require('blockbuster')` work with no addon at all.
-import fs = require('node:fs');
+// blockbuster's own reads, taken before any wrapper: never checked by the rule set nor tracked.
+import { ownFs as fs } from './apis/own-fs';
 import path = require('node:path');
 
 /** A frame as the native side copied it out of V8. */
