@@ -94,7 +94,6 @@ export interface NativeStartOptions {
   /** The envelope of every native JSON line (lib/schema.ts): the same keys as the JS lines. */
   threadId: number;
   pid: number;
-  hostname: string;
   schemaVersion: number;
   /** Memory shared with the call-site recorder (lib/call-sites.ts), kept alive by the addon. */
   sharedFlags: ArrayBuffer;
@@ -130,7 +129,32 @@ export interface NativeConstants {
   readonly vmStates: readonly VmStateName[];
   /** watch({ context }): lib/async-context.ts leaves { [storage], [slots] } under Symbol.for(symbol). */
   readonly contextHolder: Readonly<{ symbol: string; storage: string; slots: string }>;
+  /** The keys start() reads: START_OPTIONS, in a binary built from the same sources. */
+  readonly startOptions: readonly string[];
 }
+
+// Every key of NativeStartOptions, as a value to check a binary's startOptions against: a binary
+// built from other sources would reject the options at watch() with a raw TypeError.
+const START_OPTIONS = Object.keys({
+  thresholdMs: 0,
+  liveReportAfterMs: 0,
+  abortAfterMs: 0,
+  outputFd: 0,
+  maxFrames: 0,
+  maxQueued: 0,
+  sampleIntervalMs: 0,
+  maxSamples: 0,
+  atomicsWaitIsIdle: 0,
+  threadTag: 0,
+  threadId: 0,
+  pid: 0,
+  schemaVersion: 0,
+  sharedFlags: 0,
+  json: 0,
+  internalFilePrefixes: 0,
+  internalFileParts: 0,
+  maxReportsPerMinute: 0,
+} satisfies Record<keyof NativeStartOptions, 0>);
 
 export interface NativeBinding {
   /** The Node ABI (process.versions.modules) this binary was built for. */
@@ -316,9 +340,8 @@ function toolchainHint(target: BindingTarget): string {
 /** Why `constants` (a binary's export) does not fit this copy's JavaScript, or undefined when it does. */
 function contractMismatch(constants: unknown): string | undefined {
   if (typeof constants !== 'object' || constants === null) return 'it exports no JS/native contract (`constants`)';
-  const { flagSlots, flagsBytes, maxSampleKey, startupLiveLineFactor, vmStates, contextHolder } = constants as Partial<
-    Record<keyof NativeConstants, unknown>
-  >;
+  const { flagSlots, flagsBytes, maxSampleKey, startupLiveLineFactor, vmStates, contextHolder, startOptions } =
+    constants as Partial<Record<keyof NativeConstants, unknown>>;
   const words = typeof flagsBytes === 'number' && flagsBytes % 4 === 0 ? flagsBytes / 4 : 0;
   const slots = FLAG_SLOTS.map((name) => (flagSlots as Record<string, unknown> | undefined)?.[name]);
   if (!slots.every((slot) => Number.isInteger(slot) && (slot as number) >= 0 && (slot as number) < words))
@@ -334,6 +357,9 @@ function contractMismatch(constants: unknown): string | undefined {
   const holder = contextHolder as Record<string, unknown> | undefined;
   if (!['symbol', 'storage', 'slots'].every((key) => typeof holder?.[key] === 'string' && holder[key] !== ''))
     return `its context holder ${JSON.stringify(contextHolder)} does not name a symbol, a storage key and a slots key`;
+  const options = Array.isArray(startOptions) ? [...(startOptions as unknown[])].sort() : [];
+  if (JSON.stringify(options) !== JSON.stringify([...START_OPTIONS].sort()))
+    return `its start() options ${JSON.stringify(startOptions)} are not the ones this copy's JavaScript passes (${START_OPTIONS.join(', ')})`;
   return undefined;
 }
 

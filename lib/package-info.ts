@@ -1,6 +1,7 @@
 // Which copy of blockbuster this is: its directory and its package.json version, read once.
 import path = require('node:path');
 import { pathToFileURL } from 'node:url';
+import { ownFs } from './apis/own-fs';
 
 /** The package's root: dist/.. in the repository and in an installed copy. */
 export const PACKAGE_DIR = path.join(__dirname, '..');
@@ -18,7 +19,11 @@ let version: string | undefined;
 export function packageVersion(): string {
   if (version === undefined) {
     try {
-      version = (require(path.join(PACKAGE_DIR, 'package.json')) as { version: string }).version;
+      // Through ownFs: an active rule set never checks blockbuster's own read.
+      const manifest = JSON.parse(ownFs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8')) as {
+        version?: unknown;
+      };
+      version = typeof manifest.version === 'string' ? manifest.version : 'unknown';
     } catch {
       version = 'unknown';
     }

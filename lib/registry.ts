@@ -24,12 +24,17 @@ interface WatchingEntry {
 // The thread's preload watcher, if any (module state is per thread: each worker loads its own copy).
 let yielding: RegisteredWatcher | undefined;
 
-let copy: { packageDir: string; version: string } | undefined;
-
-// Computed once: watch()/stop() cycles (a test suite's) allocate nothing for it. A bundled copy
-// without its package.json is 'unknown': its path still names it.
-function thisCopy(): { packageDir: string; version: string } {
-  return (copy ??= { packageDir: PACKAGE_DIR, version: packageVersion() });
+// The version is read when another copy names this one in its error, not at watch(): parsing
+// package.json costs an idle app ~30 KB of heap.
+function entryOf(watcher: RegisteredWatcher, yields: boolean): WatchingEntry {
+  return {
+    packageDir: PACKAGE_DIR,
+    get version() {
+      return packageVersion();
+    },
+    watcher,
+    yields,
+  };
 }
 
 const registry = globalThis as Record<symbol, WatchingEntry | undefined>;
@@ -39,11 +44,9 @@ const registry = globalThis as Record<symbol, WatchingEntry | undefined>;
  * another's); throws if another copy's own watcher is active.
  */
 export function makeWay(): void {
-  // Read before the watchdog starts: reading package.json is set-up, not a block of the program.
-  const self = thisCopy();
   if (yielding?.active) yielding.stop();
   const entry = registry[WATCHING];
-  if (entry?.watcher.active !== true || entry.packageDir === self.packageDir) return;
+  if (entry?.watcher.active !== true || entry.packageDir === PACKAGE_DIR) return;
   if (entry.yields) return entry.watcher.stop();
   throw new CodedError(
     'ERR_BLOCKBUSTER_ALREADY_WATCHING',
@@ -54,7 +57,7 @@ export function makeWay(): void {
 
 /** Records the thread's watcher; `yields`: the preload's, which a later watch() stops. */
 export function claim(watcher: RegisteredWatcher, yields: boolean): void {
-  const entry: WatchingEntry = { ...thisCopy(), watcher, yields };
+  const entry = entryOf(watcher, yields);
   Object.defineProperty(globalThis, WATCHING, { value: entry, configurable: true, enumerable: false, writable: true });
   if (yields) yielding = watcher;
 }

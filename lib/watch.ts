@@ -1,6 +1,6 @@
 // watch(): the watcher's lifecycle. Options are checked by lib/options.ts, the thread is claimed in
 // lib/registry.ts, reports are taken from the native queue here and handed to lib/delivery.ts.
-import { currentThread, hostname } from './schema';
+import { currentThread } from './schema';
 import type { ThreadInfo } from './schema';
 import { loadBinding } from './binding';
 import type { NativeBinding, NativeStartOptions, RawReport } from './binding';
@@ -260,7 +260,6 @@ class NativeWatcher implements InternalWatcher {
       threadTag: threadTag(this.#thread),
       threadId: this.#thread.threadId,
       pid: process.pid,
-      hostname: hostname(),
       schemaVersion: SCHEMA_VERSION,
       maxReportsPerMinute: options.maxReportsPerMinute,
       sharedFlags: new ArrayBuffer(CallSiteRecorder.FLAGS_BYTES),

@@ -205,8 +205,6 @@ constexpr StartOption kStartOptions[] = {
     {"threadTag", StringTo{[](StartSettings& s, std::string&& v) {
        s.watchdog.line.thread_tag = std::move(v);
      }}},
-    {"hostname",
-     StringTo{[](StartSettings& s, std::string&& v) { s.watchdog.line.hostname = std::move(v); }}},
     {"json", BooleanTo{[](StartSettings& s, bool v) { s.watchdog.line.json = v; }}},
 };
 
@@ -310,6 +308,8 @@ napi_value Start(napi_env env, napi_callback_info info) {
   StartSettings settings;
   if (!ReadOptions(env, args[0], &settings)) return nullptr;
   WatchdogOptions& options = settings.watchdog;
+  // Read here, not passed from JS: os.hostname() would load the os module into an idle app.
+  options.line.hostname = Hostname();
   napi_value flags_value = Get(env, args[0], "sharedFlags");
   if (flags_value == nullptr) return nullptr;
   bool is_buffer = false;
@@ -680,7 +680,9 @@ napi_value Init(napi_env env, napi_value exports) {
   if (napi_create_int32(env, BLOCKBUSTER_NODE_ABI, &abi) == napi_ok) {
     napi_set_named_property(env, exports, "abi", abi);
   }
-  if (napi_value constants = ContractToJs(env)) {
+  std::vector<const char*> start_options{"sharedFlags"};
+  for (const StartOption& option : kStartOptions) start_options.push_back(option.name);
+  if (napi_value constants = ContractToJs(env, start_options)) {
     napi_set_named_property(env, exports, "constants", constants);
   }
   static constexpr struct {

@@ -26,8 +26,12 @@ napi_value Frozen(JsBuilder& js, std::initializer_list<std::pair<const char*, Va
 
 }  // namespace
 
-napi_value ContractToJs(napi_env env) {
+napi_value ContractToJs(napi_env env, const std::vector<const char*>& start_options) {
   JsBuilder js(env);
+  napi_value options = js.Array(static_cast<uint32_t>(start_options.size()));
+  for (uint32_t i = 0; i < start_options.size(); i++) {
+    js.SetAt(options, i, js.String(start_options[i]));
+  }
   constexpr auto kVmStates = static_cast<uint32_t>(VmState::kCount);
   napi_value vm_states = js.Array(kVmStates);
   for (uint32_t i = 0; i < kVmStates; i++) {
@@ -44,6 +48,7 @@ napi_value ContractToJs(napi_env env) {
   js.Set(constants, "maxSampleKey", js.Number(kMaxSampleKey));
   js.Set(constants, "startupLiveLineFactor", js.Number(kStartupLiveLineFactor));
   js.Set(constants, "vmStates", js.Freeze(vm_states));
+  js.Set(constants, "startOptions", js.Freeze(options));
   js.Set(constants, "contextHolder",
          Frozen<const char*>(
              js,

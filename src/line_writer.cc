@@ -88,12 +88,10 @@ std::string DroppedLine(uint64_t dropped, const DroppedNotice& notice) {
     return "blockbuster: " + std::to_string(dropped) +
            " lines dropped (the output stayed full for " + std::to_string(kStallMs) + " ms)\n";
   }
-  char host[256] = "";
-  gethostname(host, sizeof host - 1);
   std::string line = "{\"schemaVersion\":" + std::to_string(notice.schema_version) +
                      ",\"kind\":\"dropped\",\"time\":\"" + IsoTimeNow() +
                      "\",\"pid\":" + std::to_string(getpid()) + ",\"hostname\":";
-  AppendJsonString(&line, host);
+  AppendJsonString(&line, Hostname());
   return line + ",\"threadId\":" + std::to_string(notice.thread_id) +
          ",\"source\":\"writer\",\"dropped\":" + std::to_string(dropped) + "}\n";
 }
@@ -109,6 +107,12 @@ std::string IsoTimeNow() {
   std::snprintf(text + length, sizeof text - length, ".%03dZ",
                 static_cast<int>(now.tv_nsec / 1'000'000));
   return text;
+}
+
+std::string Hostname() {
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  return host;
 }
 
 bool HasSurrogate(std::string_view utf8) {

@@ -28,6 +28,9 @@ std::u16string Utf16(std::string_view utf8);
 // Now, as Date#toISOString writes it (the `time` of every JSON line).
 std::string IsoTimeNow();
 
+// gethostname(), as os.hostname() reads it for the JS lines: the `hostname` of every JSON line.
+std::string Hostname();
+
 // Who wrote the lines a full output made the writer drop: the envelope of its one notice line.
 struct DroppedNotice {
   bool json = false;

@@ -18,7 +18,7 @@ struct LineStyle {
   int schema_version = 1;
   int64_t pid = 0;
   int64_t thread_id = 0;
-  std::string hostname;
+  std::string hostname;  // gethostname(), set by start(); formatLines() takes it from JS
   std::vector<std::string> internal_prefixes;  // a file starting with one: `node:`
   std::vector<std::string> internal_parts;     // a file containing one: `/node_modules/`
 };

@@ -105,6 +105,9 @@ test('a binary with overlapping shared-flag slots, or with no contract at all, i
     '(exports) => ({ ...exports, constants: { ...exports.constants, flagSlots: { ...exports.constants.flagSlots, api: exports.constants.flagSlots.depth } } })',
   );
   assert.match(overlap.reason, /its shared-flag slots .* overlap/);
+  // A binary from older sources that still reads an option this copy no longer passes.
+  const stale = loadAltered(t, "(exports) => ({ ...exports, constants: { ...exports.constants, startOptions: [...exports.constants.startOptions, 'hostname'] } })");
+  assert.match(stale.reason, /its start\(\) options .*"hostname".* are not the ones this copy's JavaScript passes/);
   const none = loadAltered(t, '(exports) => ({ ...exports, constants: undefined })');
   assert.match(none.reason, /it exports no JS\/native contract/);
 });
@@ -116,12 +119,12 @@ test("start() names the option and what it expects, by kind and by bounds", () =
   const valid = {
     thresholdMs: 20, liveReportAfterMs: 0, abortAfterMs: 0, outputFd: 2, maxFrames: 16, maxQueued: 1, maxReportsPerMinute: 10,
     json: true, internalFilePrefixes: [], internalFileParts: [], sampleIntervalMs: 20, maxSamples: 5, atomicsWaitIsIdle: false,
-    threadTag: '', threadId: 0, pid: process.pid, hostname: 'h', schemaVersion: 1, sharedFlags: new ArrayBuffer(binding.constants.flagsBytes),
+    threadTag: '', threadId: 0, pid: process.pid, schemaVersion: 1, sharedFlags: new ArrayBuffer(binding.constants.flagsBytes),
   };
   const cases = [
     [{ thresholdMs: '20' }, 'start(): option thresholdMs must be a number'],
     [{ json: 1 }, 'start(): option json must be a boolean'],
-    [{ hostname: 7 }, 'start(): option hostname must be a string'],
+    [{ threadTag: 7 }, 'start(): option threadTag must be a string'],
     [{ internalFileParts: ['a', 3] }, 'start(): option internalFileParts must be an array of strings'],
     [{ thresholdMs: 0 }, 'start(): option thresholdMs must be a number from 1 to 10000000000000'],
     [{ abortAfterMs: Number.NaN }, 'start(): option abortAfterMs must be a number from 0 to 10000000000000'],
