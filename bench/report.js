@@ -220,18 +220,32 @@ function quietTable(r) {
     L.push(`| HTTP throughput ratio, median of ${h.n} interleaved ABBA rounds (middle half)${pin} | 1 | ${f(h.bb.median, 3)} (${f(h.bb.q1, 3)}…${f(h.bb.q3, 3)}) | A/A ${f(h.aa.median, 3)} (${f(h.aa.q1, 3)}…${f(h.aa.q3, 3)}) | ≥ 0.99: ${mark(h.verdict)} |`);
     L.push(`| CPU per request ratio, same rounds | 1 | ${f(h.cpu.median, 3)} (${f(h.cpu.q1, 3)}…${f(h.cpu.q3, 3)}) | A/A ${f(h.cpuAa.median, 3)} | |`);
   }
+  const s = httpSameProcess(r);
+  if (s) {
+    L.push(`| HTTP throughput ratio in one server process, watch() stopped and started between slices: median of ${s.on.n} rounds (middle half) | 1 | ${f(s.on.median, 3)} (${f(s.on.q1, 3)}…${f(s.on.q3, 3)}) | A/A ${f(s.aa.median, 3)} (${f(s.aa.q1, 3)}…${f(s.aa.q3, 3)}), ${s.aa.n} rounds | ≥ 0.99: ${mark(s.verdict)} |`);
+  }
   return L;
+}
+
+/** Median and middle half of per-round ratios. */
+function quartiles(xs) {
+  const a = xs.filter((x) => Number.isFinite(x)).sort((p, q) => p - q);
+  const at = (q) => a[Math.min(a.length - 1, Math.max(0, Math.round(q * (a.length - 1))))];
+  return { median: median(a), q1: at(0.25), q3: at(0.75), n: a.length };
+}
+
+/** watch() against no tool in one server process (phase http1): its rounds and A/A rounds. */
+function httpSameProcess(r) {
+  if (!r.http1) return null;
+  const on = quartiles(r.http1.rounds.filter((x) => !x.control).map((x) => x.ratio));
+  const aa = quartiles(r.http1.rounds.filter((x) => x.control).map((x) => x.ratio));
+  return { on, aa, verdict: aaResolved(aa.median) ? on.median >= 0.99 : null };
 }
 
 /** watch() against no tool under HTTP load: per-round ratios (phase http8, else the peers' load phase). */
 function httpPair(r) {
   const load = r.http8 ?? r.load;
   if (!load) return null;
-  const quartiles = (xs) => {
-    const a = xs.filter((x) => Number.isFinite(x)).sort((p, q) => p - q);
-    const at = (q) => a[Math.min(a.length - 1, Math.max(0, Math.round(q * (a.length - 1))))];
-    return { median: median(a), q1: at(0.25), q3: at(0.75), n: a.length };
-  };
   const of = (t, k) => quartiles(load.cycles.map((c) => c.tools[t]?.[k]));
   const bb = of('bb-watch', 'rpsRatio');
   const aa = of('none-aa', 'rpsRatio');
@@ -322,6 +336,10 @@ function findings(r) {
   const h = httpPair(r);
   if (h) {
     L.push(`- ${mark(h.verdict)} HTTP throughput ratio ≥ 0.99 for watch(): ${f(h.bb.median, 3)} (middle half ${f(h.bb.q1, 3)}…${f(h.bb.q3, 3)}, ${h.n} interleaved rounds), A/A control ${f(h.aa.median, 3)}${aaResolved(h.aa.median) ? '' : ' (this run cannot resolve 1 %)'}; CPU per request ${f(h.cpu.median, 3)} of no tool.`);
+  }
+  const s = httpSameProcess(r);
+  if (s) {
+    L.push(`- ${mark(s.verdict)} HTTP throughput ratio ≥ 0.99 for watch(), in one server process (stopped and started between slices): ${f(s.on.median, 3)} (middle half ${f(s.on.q1, 3)}…${f(s.on.q3, 3)}, ${s.on.n} rounds), A/A control ${f(s.aa.median, 3)}${aaResolved(s.aa.median) ? '' : ' (this run cannot resolve 1 %)'}.`);
   }
   return L;
 }

@@ -7,7 +7,7 @@ const { TOOLS } = require('../tools');
 
 const toolName = process.argv[2];
 const reports = [];
-TOOLS[toolName].install((r) => reports.push(r));
+let installed = TOOLS[toolName].install((r) => reports.push(r));
 
 let n = 0;
 const server = http.createServer((req, res) => {
@@ -30,6 +30,15 @@ server.listen(0, '127.0.0.1', () => {
   process.send({ type: 'ready', port: server.address().port, pid: process.pid });
 });
 process.on('message', (m) => {
+  // The same-process comparison (phase http1): the tool stopped and started again between slices.
+  if (m && (m.type === 'tool-off' || m.type === 'tool-on')) {
+    if (m.type === 'tool-off' && installed !== null) {
+      installed.stop();
+      installed = null;
+    }
+    if (m.type === 'tool-on' && installed === null) installed = TOOLS[toolName].install((r) => reports.push(r));
+    process.send({ type: m.type });
+  }
   if (m && m.type === 'stats') {
     // Only asked after the measured windows, so it never adds a wake-up to them. The parent reads
     // VmRSS before asking; the full GC here is for a second, less noisy RSS reading after it.

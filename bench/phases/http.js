@@ -101,6 +101,42 @@ async function loadCycle(tools, servers, amount, c, cfg) {
   return cycle;
 }
 
+/**
+ * watch() against no tool in one server process (phase http1): between slices the server stops the
+ * watcher or starts it again (stop() restores every wrapped API and removes the loop hooks), so both
+ * sides share the process, its heap and code layout and its CPU, which two processes do not (their
+ * A/A control was 3-5 % off). Rounds of four slices, off-on-on-off or on-off-off-on in turn; every
+ * other round is an A/A control that keeps the tool off throughout. A round's ratio: the mean of its
+ * two "on" slices over its two "off" ones.
+ */
+async function sameProcessPhase(tool, cfg) {
+  const { child, port } = await startServer(tool, process.execPath, cfg.serverCpu);
+  try {
+    const set = (on) => ask(child, on ? 'tool-on' : 'tool-off');
+    await set(false);
+    await runFor(port, cfg.warmupS, cfg.connections);
+    await set(true);
+    const warm = await runFor(port, cfg.warmupS, cfg.connections);
+    const amount = Math.max(500, Math.round((warm.requests.total / warm.duration) * cfg.sliceS));
+    const rounds = [];
+    for (let r = 0; r < 2 * cfg.sameProcessRounds; r++) {
+      const control = r % 2 === 1;
+      const order = Math.floor(r / 2) % 2 === 0 ? [false, true, true, false] : [true, false, false, true];
+      const rps = { on: 0, off: 0 };
+      for (const on of order) {
+        await set(on && !control);
+        rps[on ? 'on' : 'off'] += (await runSlice(port, amount, cfg.connections)).rps / 2;
+      }
+      rounds.push({ control, ratio: rps.on / rps.off, loadavg: loadavg()[0] });
+    }
+    const { blockReports } = await ask(child, 'stats');
+    log(`same-process ${tool}: ratio per round`, rounds.filter((x) => !x.control).map((x) => x.ratio.toFixed(3)).join(' '), '| A/A', rounds.filter((x) => x.control).map((x) => x.ratio.toFixed(3)).join(' '));
+    return { tool, amount, rounds, blockReports };
+  } finally {
+    await stopChild(child);
+  }
+}
+
 /** RSS after the same number of requests for every tool, fresh servers each round. */
 async function rssPhase(tools, cfg) {
   const rounds = [];
@@ -121,4 +157,4 @@ async function rssPhase(tools, cfg) {
   return rounds;
 }
 
-module.exports = { loadPhase, rssPhase };
+module.exports = { loadPhase, sameProcessPhase, rssPhase };
