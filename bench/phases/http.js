@@ -106,8 +106,11 @@ async function loadCycle(tools, servers, amount, c, cfg) {
  * watcher or starts it again (stop() restores every wrapped API and removes the loop hooks), so both
  * sides share the process, its heap and code layout and its CPU, which two processes do not (their
  * A/A control was 3-5 % off). Rounds of four slices, off-on-on-off or on-off-off-on in turn; every
- * other round is an A/A control that keeps the tool off throughout. A round's ratio: the mean of its
- * two "on" slices over its two "off" ones.
+ * other round is an A/A control that keeps the tool off throughout. Before each measured slice an
+ * unmeasured quarter slice runs in the same state: a switch costs the next requests a deoptimized
+ * handler (its JSON.stringify call site saw another function) and, on, watch()'s start-up allocation,
+ * and in an on-off-off-on round both "on" slices would follow a switch. A round's ratio: the mean of
+ * its two "on" slices over its two "off" ones.
  */
 async function sameProcessPhase(tool, cfg) {
   const { child, port } = await startServer(tool, process.execPath, cfg.serverCpu);
@@ -125,6 +128,7 @@ async function sameProcessPhase(tool, cfg) {
       const rps = { on: 0, off: 0 };
       for (const on of order) {
         await set(on && !control);
+        await runSlice(port, Math.ceil(amount / 4), cfg.connections);
         rps[on ? 'on' : 'off'] += (await runSlice(port, amount, cfg.connections)).rps / 2;
       }
       rounds.push({ control, ratio: rps.on / rps.off, loadavg: loadavg()[0] });
