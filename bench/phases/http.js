@@ -156,7 +156,7 @@ async function rssPhase(tools, cfg) {
     for (const t of tools) round[t] = { rssMB: statusKB(servers.get(t).pid, 'VmRSS') / 1024, anonMB: statusKB(servers.get(t).pid, 'RssAnon') / 1024 };
     await Promise.all([...servers.values()].map((s) => stopChild(s.child)));
     rounds.push(round);
-    log(`rss round ${r + 1}/${cfg.rounds}:`, Object.entries(round).map(([t, v]) => `${t}=${v.rssMB.toFixed(1)}`).join(' '));
+    log(`rss round ${r + 1}/${cfg.rounds}:`, Object.entries(round).map(([t, v]) => `${t}=${v.rssMB.toFixed(1)} (anon ${v.anonMB.toFixed(1)})`).join(' '));
   }
   return rounds;
 }

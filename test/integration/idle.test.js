@@ -134,3 +134,31 @@ test("require('blockbuster') + watch() load the watchdog only: no rule set, expo
   assert.ok(!builtins.includes('NativeModule module'), `the module builtin (and with it the ES module loader) was loaded: ${builtins.join(', ')}`);
   assert.ok(own.length <= 24, `${own.length} modules: ${own.join(', ')}`);
 });
+
+// The addon's static memory is mostly the signal handler's per-thread slots (256 × ~1 KB), zero at
+// start. A dynamic initializer that wrote them at dlopen made all ~240 KB resident in every process
+// that loaded the addon; constant-initialized, they stay untouched .bss pages until a thread is watched.
+test("the addon's zero-initialized memory stays untouched: watch() makes under 64 KB of it resident", { skip: !linux && 'reads /proc' }, async () => {
+  const root = process.env.BLOCKBUSTER_UNDER_TEST ?? path.join(__dirname, '..', '..');
+  const script = `
+    require(${JSON.stringify(root)}).watch({ onBlock() {} });
+    // The .bss past the file's last page is the anonymous mapping right after the addon's own.
+    const maps = [];
+    for (const line of require('node:fs').readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) \\S+ \\S+ \\S+ \\S+\\s*(.*)$/.exec(line);
+      if (m) maps.push({ start: m[1], end: m[2], file: m[3], rssKB: 0 });
+      else if (line.startsWith('Rss:')) maps[maps.length - 1].rssKB = Number(/\\d+/.exec(line)[0]);
+    }
+    const last = maps.findLastIndex((m) => /blockbuster[^/]*\\.node$/.test(m.file));
+    const bss = maps[last + 1];
+    console.log(JSON.stringify(last >= 0 && bss.start === maps[last].end && bss.file === '' ? { rssKB: bss.rssKB, sizeKB: (parseInt(bss.end, 16) - parseInt(bss.start, 16)) / 1024 } : null));
+    process.exit(0);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await new Promise((resolve) => child.on('close', resolve));
+  const bss = JSON.parse(out);
+  assert.ok(bss !== null, `no anonymous mapping after the addon's: ${out}`);
+  assert.ok(bss.sizeKB >= 200, `the mapping after the addon's is ${bss.sizeKB} KB, not its .bss`);
+  assert.ok(bss.rssKB < 64, `${bss.rssKB} KB of the addon's ${bss.sizeKB} KB .bss is resident after watch()`);
+});
