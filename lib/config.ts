@@ -5,6 +5,9 @@ import type { RawSettings, Setting, SettingDefaults, Settings } from './options'
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** Names the directory the CLI reads summaries from; set by the CLI for its child (lib/summary.ts). */
+export const SUMMARY_DIR_VARIABLE = 'BLOCKBUSTER_SUMMARY_DIR';
+
 /** The settings the variables give, as text; an empty variable (FOO= in a shell or a CI file) is unset, as for NODE_OPTIONS. */
 function rawFromEnv(env: Env): RawSettings {
   const raw: RawSettings = {};

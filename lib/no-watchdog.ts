@@ -1,7 +1,6 @@
 // When no watchdog binary loads here: the preload, the CLI and the runner helpers go on with the rule
 // set and say so once, unless the user asked for the watchdog (then it is an error).
 import fs = require('node:fs');
-import os = require('node:os');
 import path = require('node:path');
 import { isNoWatchdogError } from './binding';
 import type { NoWatchdogError } from './binding';
@@ -73,7 +72,10 @@ function firstSibling(): boolean {
   } catch {
     // Not Linux: the pid alone.
   }
-  const marker = path.join(os.tmpdir(), `blockbuster-no-watchdog-${runner}${started}`);
+  const marker = path.join(
+    (require('node:os') as typeof import('node:os')).tmpdir(),
+    `blockbuster-no-watchdog-${runner}${started}`,
+  );
   try {
     fs.closeSync(fs.openSync(marker, 'wx'));
     return true;

@@ -2,14 +2,13 @@
 // Configured by BLOCKBUSTER_* variables; watches every thread that loads it (workers inherit it).
 import fs = require('node:fs');
 import path = require('node:path');
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread } from './apis/builtins';
 import { isNoWatchdogError } from './binding';
-import { readEnv } from './config';
+import { SUMMARY_DIR_VARIABLE, readEnv } from './config';
 import { isOptionError, withCode } from './errors';
 import { ENV_VARIABLES } from './options';
 import { watcherOrWarning } from './no-watchdog';
-import { BlockBuster } from './rules';
-import { SUMMARY_DIR_VARIABLE, SummaryRecorder } from './summary';
+import type { SummaryRecorder } from './summary';
 import { createWatcher } from './watch';
 
 const REGISTERED = Symbol.for('blockbuster.register');
@@ -32,7 +31,7 @@ function start(): void {
   let recorder: SummaryRecorder | undefined;
   // Loaded only when asked for: an untraced process pays nothing for it.
   const trace = config.trace && (require('./trace') as typeof import('./trace'));
-  if (config.trace && trace && isMainThread) {
+  if (config.trace && trace && isMainThread()) {
     const dir = path.dirname(trace.tracePath(config.trace.path));
     try {
       fs.accessSync(dir, fs.constants.W_OK);
@@ -69,25 +68,29 @@ function start(): void {
     throw error;
   }
   // Diagnostics never throws into the program: the rule set reports its calls instead of raising.
-  if (config.rules)
+  // The rule set and the summary load only when asked for, as in the main entry.
+  if (config.rules) {
+    const { BlockBuster } = require('./rules') as typeof import('./rules');
     new BlockBuster(
       config.watch.mode === 'strict'
         ? {}
         : { mode: 'report', output: config.watch.output, format: config.watch.format },
     ).activate();
+  }
   if (tracing && watcher === undefined) tracing.recorder.stop();
   else if (tracing) {
     // After the watcher's own exit listener, so blocks delivered at exit are in the file.
     process.on('exit', () => tracing.write());
-    if (isMainThread) onTerminatingSignal(() => tracing.write());
+    if (isMainThread()) onTerminatingSignal(() => tracing.write());
   }
   // No watched thread here: the CLI's summary counts none rather than a clean one.
   if (!summaryDir || watcher === undefined) return;
-  const summary = new SummaryRecorder(summaryDir, config.watch.thresholdMs);
+  const { SummaryRecorder: Recorder } = require('./summary') as typeof import('./summary');
+  const summary = new Recorder(summaryDir, config.watch.thresholdMs);
   recorder = summary;
   // After the watcher's own exit listener, so blocks delivered at exit are counted.
   process.on('exit', () => summary.write());
-  if (isMainThread) onTerminatingSignal(() => summary.write());
+  if (isMainThread()) onTerminatingSignal(() => summary.write());
 }
 
 /** Runs `write` on SIGINT/SIGTERM, then dies of the signal as the program would have without us. */

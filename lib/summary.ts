@@ -13,9 +13,6 @@ const { writeFileSync, readFileSync, readdirSync } = ownFs;
 
 // Captured at load: the rule set may wrap fs later, and the summary is blockbuster's own I/O.
 
-/** Names the directory the CLI reads summaries from; set by the CLI for its child. */
-export const SUMMARY_DIR_VARIABLE = 'BLOCKBUSTER_SUMMARY_DIR';
-
 export interface CulpritSummary {
   culprit: string;
   blockingCall: string | undefined;

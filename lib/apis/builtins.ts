@@ -24,7 +24,11 @@ export function moduleLoader(): typeof import('node:module') {
 }
 
 export function isMainThread(): boolean {
-  mainThread ??= (require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread;
+  // A worker's bootstrap has loaded worker_threads (checked on 20-26); on the main thread, loading it
+  // would pull in streams and the worker machinery just to learn that this is the main thread.
+  mainThread ??=
+    !isBuiltinLoaded('worker_threads') ||
+    (require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread;
   return mainThread;
 }
 

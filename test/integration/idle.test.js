@@ -13,7 +13,9 @@ const linux = process.platform === 'linux';
 
 function startIdle(mode) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(FIXTURES, 'idle.js'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(FIXTURES, 'idle.js'), mode], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     child.on('error', reject);
     child.stdout.once('data', () => resolve(child));
   });
@@ -30,17 +32,21 @@ function wakeUps(pid, name) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test('an idle watched process: the watchdog thread sleeps through 5 s (it looked once a second before)', { skip: !linux && 'reads /proc' }, async (t) => {
-  const child = await startIdle('watch');
-  t.after(() => child.kill('SIGKILL'));
-  // Right after the loop last ran the watchdog looks again within 1 s; then it sleeps.
-  await sleep(2500);
-  const before = wakeUps(child.pid, 'blockbuster');
-  await sleep(5000);
-  const woke = wakeUps(child.pid, 'blockbuster') - before;
-  // Each timed look is one wake-up: 5 before (1 s parks); 0 now, 1 allowed for a stray wake.
-  assert.ok(woke <= 1, `the watchdog thread woke ${woke} times in 5 idle seconds`);
-});
+test(
+  'an idle watched process: the watchdog thread sleeps through 5 s (it looked once a second before)',
+  { skip: !linux && 'reads /proc' },
+  async (t) => {
+    const child = await startIdle('watch');
+    t.after(() => child.kill('SIGKILL'));
+    // Right after the loop last ran the watchdog looks again within 1 s; then it sleeps.
+    await sleep(2500);
+    const before = wakeUps(child.pid, 'blockbuster');
+    await sleep(5000);
+    const woke = wakeUps(child.pid, 'blockbuster') - before;
+    // Each timed look is one wake-up: 5 before (1 s parks); 0 now, 1 allowed for a stray wake.
+    assert.ok(woke <= 1, `the watchdog thread woke ${woke} times in 5 idle seconds`);
+  },
+);
 
 // What watch() leaves out until a block: the report builder, the human format and source maps
 // (blockbuster's own heap), tty and the stream stack under it (Node's). The first report must be as
@@ -49,7 +55,10 @@ const CULPRIT = 'spinInLazyFixture';
 
 function lazyChild(env) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(FIXTURES, 'idle-lazy.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(FIXTURES, 'idle-lazy.js')], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -68,12 +77,29 @@ test('watch() loads no report builder, human format, source maps nor tty until a
   const { code, stderr, result } = await lazyChild();
   assert.equal(code, 0, stderr);
   const lazy = ['report.js', 'human.js', 'source-map.js'];
-  assert.deepEqual(result.atWatch.files.filter((f) => lazy.includes(f)), [], 'loaded by require + watch()');
-  assert.deepEqual(result.atWatch.builtins.filter((b) => b === 'tty' || b === 'net'), [], 'builtins loaded by require + watch()');
-  assert.deepEqual(lazy.filter((f) => !result.afterBlock.files.includes(f)), [], 'loaded for the first report');
-  const report = stderr.split('\n').findIndex((l) => l.startsWith('blockbuster: Event loop blocked for') && l.includes(CULPRIT));
+  assert.deepEqual(
+    result.atWatch.files.filter((f) => lazy.includes(f)),
+    [],
+    'loaded by require + watch()',
+  );
+  assert.deepEqual(
+    result.atWatch.builtins.filter((b) => b === 'tty' || b === 'net'),
+    [],
+    'builtins loaded by require + watch()',
+  );
+  assert.deepEqual(
+    lazy.filter((f) => !result.afterBlock.files.includes(f)),
+    [],
+    'loaded for the first report',
+  );
+  const report = stderr
+    .split('\n')
+    .findIndex((l) => l.startsWith('blockbuster: Event loop blocked for') && l.includes(CULPRIT));
   assert.ok(report >= 0, `no report naming ${CULPRIT}:\n${stderr}`);
-  const rest = stderr.split('\n').slice(report + 1, report + 8).join('\n');
+  const rest = stderr
+    .split('\n')
+    .slice(report + 1, report + 8)
+    .join('\n');
   assert.match(rest, /^> +\d+ \| +while \(Date\.now\(\) < end\);$/m, `no code frame at the culprit:\n${rest}`);
   assert.match(rest, new RegExp(`^    at ${CULPRIT} \\(`, 'm'), `no frames:\n${rest}`);
 });
@@ -83,15 +109,22 @@ test('a lazily loaded module that cannot load at the first report costs that rep
   const copy = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'blockbuster-lazy-'));
   t.after(() => fs.rmSync(copy, { recursive: true, force: true }));
   for (const entry of ['package.json', 'dist', 'build/Release/blockbuster.node', 'build/config.gypi', 'prebuilds']) {
-    if (fs.existsSync(path.join(root, entry))) fs.cpSync(path.join(root, entry), path.join(copy, entry), { recursive: true });
+    if (fs.existsSync(path.join(root, entry)))
+      fs.cpSync(path.join(root, entry), path.join(copy, entry), { recursive: true });
   }
   // A package replaced under a running process, say: the report builder throws when it is loaded.
-  fs.writeFileSync(path.join(copy, 'dist', 'report.js'), "throw new Error('report.js replaced under the running process');\n");
+  fs.writeFileSync(
+    path.join(copy, 'dist', 'report.js'),
+    "throw new Error('report.js replaced under the running process');\n",
+  );
   const { code, signal, stderr, result } = await lazyChild({ BLOCKBUSTER_UNDER_TEST: copy });
   assert.equal(signal, null);
   assert.equal(code, 0, stderr);
   assert.ok(result !== undefined, 'the host went on after the block');
-  assert.match(stderr, /blockbuster: could not build the report of a \d+ ms block: Error: report\.js replaced under the running process/);
+  assert.match(
+    stderr,
+    /blockbuster: could not build the report of a \d+ ms block: Error: report\.js replaced under the running process/,
+  );
 });
 
 // V8's memory reducer for small heaps (Node 20's V8 11.3): before any mark-compact, an old generation
@@ -101,10 +134,17 @@ test('a lazily loaded module that cannot load at the first report costs that rep
 // under both now (docs/architecture.md, the idle path), and this test fails when it grows back.
 // Node 22's bare server has 680 KB of its 1 MB young generation in use when it calls watch() (480-560
 // KB on 20, 24 and 26), so its margin is the smallest: ~780 KB after watch() against the 819 KB trigger.
-test('an idle watched server has no more GCs in the 12 s after watch() than one without', { skip: !linux && 'reads /proc' }, async () => {
-  const [none, watched] = await Promise.all([gcsAfterReady({ mode: 'none' }), gcsAfterReady({ mode: 'watch' })]);
-  assert.ok(watched.length <= none.length, `watched: ${watched.length} GCs (${watched.join(', ')}); no tool: ${none.length} (${none.join(', ')})`);
-});
+test(
+  'an idle watched server has no more GCs in the 12 s after watch() than one without',
+  { skip: !linux && 'reads /proc' },
+  async () => {
+    const [none, watched] = await Promise.all([gcsAfterReady({ mode: 'none' }), gcsAfterReady({ mode: 'watch' })]);
+    assert.ok(
+      watched.length <= none.length,
+      `watched: ${watched.length} GCs (${watched.join(', ')}); no tool: ${none.length} (${none.join(', ')})`,
+    );
+  },
+);
 
 // What watch() loads is what it allocates as it starts: each CommonJS module costs ~10 KB of heap
 // before its code runs. The rule set, the OpenTelemetry exporter and the report path load when used.
@@ -131,34 +171,67 @@ test("require('blockbuster') + watch() load the watchdog only: no rule set, expo
   }
   assert.equal(ruleSetBefore, false);
   assert.equal(usable, true, 'the rule set loads when first used');
-  assert.ok(!builtins.includes('NativeModule module'), `the module builtin (and with it the ES module loader) was loaded: ${builtins.join(', ')}`);
-  assert.ok(own.length <= 24, `${own.length} modules: ${own.join(', ')}`);
+  assert.ok(
+    !builtins.includes('NativeModule module'),
+    `the module builtin (and with it the ES module loader) was loaded: ${builtins.join(', ')}`,
+  );
+  // dist/eager.js holds the others' code in one file (scripts/bundle-dist.js); each is still
+  // registered in require.cache under its own name, which is what is counted.
+  assert.ok(own.includes('eager.js'), `dist/eager.js was not loaded: ${own.join(', ')}`);
+  const modules = own.filter((file) => file !== 'eager.js');
+  assert.ok(modules.length <= 24, `${modules.length} modules: ${modules.join(', ')}`);
 });
 
 // The addon's static memory is mostly the signal handler's per-thread slots (256 × ~1 KB), zero at
 // start. A dynamic initializer that wrote them at dlopen made all ~240 KB resident in every process
 // that loaded the addon; constant-initialized, they stay untouched .bss pages until a thread is watched.
-test("the addon's zero-initialized memory stays untouched: watch() makes under 64 KB of it resident", { skip: !linux && 'reads /proc' }, async () => {
+test(
+  "the addon's zero-initialized memory stays untouched: watch() makes under 64 KB of it resident",
+  { skip: !linux && 'reads /proc' },
+  async () => {
+    const root = process.env.BLOCKBUSTER_UNDER_TEST ?? path.join(__dirname, '..', '..');
+    const child = spawn(process.execPath, [path.join(FIXTURES, 'bss-resident.js'), root], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    await new Promise((resolve) => child.on('close', resolve));
+    const { residentKB, sizeKB } = JSON.parse(out);
+    assert.ok(sizeKB >= 200, `the addon's .bss is ${sizeKB} KB: not the one with the signal slots`);
+    assert.ok(residentKB < 64, `${residentKB} KB of the addon's ${sizeKB} KB .bss is resident after watch()`);
+  },
+);
+
+// The preload is the production way in, so it starts as light as the main entry: the rule set and
+// the CLI's summary load only when configured, and the main thread does not load worker_threads (with
+// streams under it) or perf_hooks to learn that it is the main thread. It loaded 36 builtins before.
+test('the preload (-r blockbuster/register) loads no rule set, summary, worker_threads or perf_hooks unless configured', async () => {
   const root = process.env.BLOCKBUSTER_UNDER_TEST ?? path.join(__dirname, '..', '..');
   const script = `
-    require(${JSON.stringify(root)}).watch({ onBlock() {} });
-    // The .bss past the file's last page is the anonymous mapping right after the addon's own.
-    const maps = [];
-    for (const line of require('node:fs').readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
-      const m = /^([0-9a-f]+)-([0-9a-f]+) \\S+ \\S+ \\S+ \\S+\\s*(.*)$/.exec(line);
-      if (m) maps.push({ start: m[1], end: m[2], file: m[3], rssKB: 0 });
-      else if (line.startsWith('Rss:')) maps[maps.length - 1].rssKB = Number(/\\d+/.exec(line)[0]);
-    }
-    const last = maps.findLastIndex((m) => /blockbuster[^/]*\\.node$/.test(m.file));
-    const bss = maps[last + 1];
-    console.log(JSON.stringify(last >= 0 && bss.start === maps[last].end && bss.file === '' ? { rssKB: bss.rssKB, sizeKB: (parseInt(bss.end, 16) - parseInt(bss.start, 16)) / 1024 } : null));
+    const dist = require('node:path').join(${JSON.stringify(root)}, 'dist');
+    const own = Object.keys(require.cache).filter((f) => f.startsWith(dist)).map((f) => f.slice(dist.length + 1));
+    console.log(JSON.stringify({ own, builtins: process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')) }));
     process.exit(0);`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  await new Promise((resolve) => child.on('close', resolve));
-  const bss = JSON.parse(out);
-  assert.ok(bss !== null, `no anonymous mapping after the addon's: ${out}`);
-  assert.ok(bss.sizeKB >= 200, `the mapping after the addon's is ${bss.sizeKB} KB, not its .bss`);
-  assert.ok(bss.rssKB < 64, `${bss.rssKB} KB of the addon's ${bss.sizeKB} KB .bss is resident after watch()`);
+  const loaded = async (env) => {
+    const child = spawn(process.execPath, ['-r', path.join(root, 'dist', 'register.js'), '-e', script], {
+      env: { ...process.env, BLOCKBUSTER_OUTPUT: 'stderr', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    await new Promise((resolve) => child.on('close', resolve));
+    return JSON.parse(out);
+  };
+  const plain = await loaded({});
+  for (const lazy of ['rules/index.js', 'summary.js', 'trace.js', 'report.js']) {
+    assert.ok(!plain.own.includes(lazy), `${lazy} was loaded by the preload: ${plain.own.join(', ')}`);
+  }
+  for (const builtin of ['worker_threads', 'perf_hooks', 'stream']) {
+    assert.ok(!plain.builtins.includes(`NativeModule ${builtin}`), `the preload loaded ${builtin}`);
+  }
+  const withRules = await loaded({ BLOCKBUSTER_RULES: '1' });
+  assert.ok(
+    withRules.own.includes('rules/index.js'),
+    `BLOCKBUSTER_RULES=1 did not load the rule set: ${withRules.own.join(', ')}`,
+  );
 });
