@@ -12,7 +12,9 @@ const aaResolved = (aa) => aa != null && Math.abs(aa - 1) <= 0.01;
 function markdown(r) {
   const m = r.machine;
   const L = [];
-  L.push(`Machine: ${m.nproc} × ${m.cpuModel}, ${m.platform}, shared with other engineers' builds and tests; load average ${r.loadavgStart.join(' / ')} at start, ${r.loadavgEnd.join(' / ')} at end. Commit ${m.commit}; Nodes ${r.lines.map((l) => l.version).join(', ')} (peers: system Node ${m.node}). Threshold ${THRESHOLD_MS} ms for every tool. Total ${f(r.elapsedS, 0)} s. Cells: median (min…max) unless said.`);
+  L.push(
+    `Machine: ${m.nproc} × ${m.cpuModel}, ${m.platform}, shared with other engineers' builds and tests; load average ${r.loadavgStart.join(' / ')} at start, ${r.loadavgEnd.join(' / ')} at end. Commit ${m.commit}; Nodes ${r.lines.map((l) => l.version).join(', ')} (peers: system Node ${m.node}). Threshold ${THRESHOLD_MS} ms for every tool. Total ${f(r.elapsedS, 0)} s. Cells: median (min…max) unless said.`,
+  );
   if (r.classesAgg) L.push('', ...classesTables(r));
   if (r.costs || r.idle) L.push('', ...costsTable(r));
   if (r.load || r.idle || r.rss || r.capture) L.push('', ...peersTable(r));
@@ -29,7 +31,9 @@ function classesTables(r) {
   const first = lines[0];
   const n = r.config.runs;
   const L = [];
-  L.push(`**Hard classes of block** (${n} runs per class, tool and Node line, each run a fresh process blocking once per class; right = the report names the function and the API, read from blockbuster's \`culprit\`/\`blockingCall\` and from the innermost frames of Sentry's captured stack; the starved class: every report says starved and blames no code, which Sentry cannot say; the pool: the worker's reports name the task and none covers the idle parked time, Sentry watching the worker with its \`registerThread()\` there):`);
+  L.push(
+    `**Hard classes of block** (${n} runs per class, tool and Node line, each run a fresh process blocking once per class; right = the report names the function and the API, read from blockbuster's \`culprit\`/\`blockingCall\` and from the innermost frames of Sentry's captured stack; the starved class: every report says starved and blames no code, which Sentry cannot say; the pool: the worker's reports name the task and none covers the idle parked time, Sentry watching the worker with its \`registerThread()\` there):`,
+  );
   L.push('');
   const head = lines.map((l) => `blockbuster ${l}`).concat(lines.map((l) => `Sentry ${l}`));
   L.push(`| class | ${head.join(' | ')} |`);
@@ -43,21 +47,29 @@ function classesTables(r) {
       if (a.reports !== undefined) return `${a.bothRight}/${a.n} (reports ${a.reportsRight}/${a.reports})`;
       return `${a.bothRight}/${a.n}`;
     };
-    L.push(`| ${CLASSES[cls].label} | ${lines.map((l) => cell(l, 'bb')).concat(lines.map((l) => cell(l, 'sentry'))).join(' | ')} |`);
+    L.push(
+      `| ${CLASSES[cls].label} | ${lines
+        .map((l) => cell(l, 'bb'))
+        .concat(lines.map((l) => cell(l, 'sentry')))
+        .join(' | ')} |`,
+    );
   }
   L.push('');
-  L.push(`What each tool named when it was not right (count of runs over all lines; blockbuster: culprit / API; Sentry: captured frames innermost first, down to the first user frame):`);
+  L.push(
+    `What each tool named when it was not right (count of runs over all lines; blockbuster: culprit / API; Sentry: captured frames innermost first, down to the first user frame):`,
+  );
   L.push('');
   L.push('| class | blockbuster | Sentry |');
   L.push('| --- | --- | --- |');
   for (const cls of r.classes[first].classes) {
     const wrong = (tool) => {
       const all = {};
-      for (const l of lines) for (const [k, v] of Object.entries(r.classesAgg[l][tool]?.[cls]?.wrong || {})) {
-        // Sentry is wrong the same way on every line: summed; blockbuster's rare misses keep their line.
-        const key = tool === 'bb' ? `${k} (Node ${l})` : k;
-        all[key] = (all[key] || 0) + v;
-      }
+      for (const l of lines)
+        for (const [k, v] of Object.entries(r.classesAgg[l][tool]?.[cls]?.wrong || {})) {
+          // Sentry is wrong the same way on every line: summed; blockbuster's rare misses keep their line.
+          const key = tool === 'bb' ? `${k} (Node ${l})` : k;
+          all[key] = (all[key] || 0) + v;
+        }
       const e = Object.entries(all).sort((a, b) => b[1] - a[1]);
       return e.length ? e.map(([k, v]) => `\`${k}\` ×${v}`).join(', ') : '—';
     };
@@ -67,7 +79,13 @@ function classesTables(r) {
   for (const l of lines) for (const why of Object.values(r.classes[l].unavailable || {})) notRun.set(why, true);
   if (notRun.size) L.push('', ...[...notRun.keys()].map((why) => `Not run: ${why}.`));
   const unloaded = lines.filter((l) => r.classes[l].sentryUnavailable);
-  if (unloaded.length) L.push('', ...unloaded.map((l) => `Sentry's module does not load in Node ${r.classes[l].version}: ${r.classes[l].sentryUnavailable}.`));
+  if (unloaded.length)
+    L.push(
+      '',
+      ...unloaded.map(
+        (l) => `Sentry's module does not load in Node ${r.classes[l].version}: ${r.classes[l].sentryUnavailable}.`,
+      ),
+    );
   return L;
 }
 
@@ -77,25 +95,41 @@ function idleCell(r, key) {
   const get = (w, k) => r.idle.map((x) => x[w][key]?.[k]);
   const base = (w) => r.idle.map((x) => x[w][key.replace(/^[^@]+/, 'none')]?.cpuMs);
   const delta = (w) => median(get(w, 'cpuMs').map((c, i) => c - base(w)[i]));
-  return { fresh: delta('fresh'), after: delta('afterTraffic'), wdFresh: median(get('fresh', 'watchdogMs')), wdAfter: median(get('afterTraffic', 'watchdogMs')), ctx: median(get('fresh', 'ctxSwitches')) };
+  return {
+    fresh: delta('fresh'),
+    after: delta('afterTraffic'),
+    wdFresh: median(get('fresh', 'watchdogMs')),
+    wdAfter: median(get('afterTraffic', 'watchdogMs')),
+    ctx: median(get('fresh', 'ctxSwitches')),
+  };
 }
 
 function costsTable(r) {
   const L = [];
-  L.push(`**Costs of watch() per Node line.** (a) and (c): median over 41 triplets of batches in one process (without, with, without watch(); Δ = with − mean of the two without; A/A = the second without − the first, the resolution). (b): /proc schedstat of idle servers (${r.config.rounds} rounds). (d): ${r.costs?.[r.lines[0].major]?.longBlock?.runs?.length ?? 5} triplets of 1 s CPU-bound blocks (without, with, without), iterations per ms of the main thread's own CPU time, so that other processes taking the core do not count.`);
+  L.push(
+    `**Costs of watch() per Node line.** (a) and (c): median over 41 triplets of batches in one process (without, with, without watch(); Δ = with − mean of the two without; A/A = the second without − the first, the resolution). (b): /proc schedstat of idle servers (${r.config.rounds} rounds). (d): ${r.costs?.[r.lines[0].major]?.longBlock?.runs?.length ?? 5} triplets of 1 s CPU-bound blocks (without, with, without), iterations per ms of the main thread's own CPU time, so that other processes taking the core do not count.`,
+  );
   L.push('');
-  L.push('| Node | (a) ns per loop iteration: without → with, Δ | (b) idle CPU Δ ms / 3 s vs no tool: fresh · after 20 requests (watchdog thread) | (c) ns per call of `JSON.parse(\'{"a":1}\')`: unwrapped → watching, Δ | (c) … of `fs.statSync`, and with the rule set (call allowed by canBlockIn) and both detectors | (d) 1 s block, 20 ms threshold: watchdog thread CPU ms · samples · throughput ratio per CPU ms (A/A) |');
+  L.push(
+    '| Node | (a) ns per loop iteration: without → with, Δ | (b) idle CPU Δ ms / 3 s vs no tool: fresh · after 20 requests (watchdog thread) | (c) ns per call of `JSON.parse(\'{"a":1}\')`: unwrapped → watching, Δ | (c) … of `fs.statSync`, and with the rule set (call allowed by canBlockIn) and both detectors | (d) 1 s block, 20 ms threshold: watchdog thread CPU ms · samples · throughput ratio per CPU ms (A/A) |',
+  );
   L.push('| --- | --- | --- | --- | --- | --- |');
   for (const line of r.lines) {
     const c = r.costs?.[line.major] || {};
     const li = c.loopIteration;
-    const a = li && !li.error ? `${f(li.withoutNs, 0)} → ${f(li.withNs, 0)}, Δ ${f(li.deltaNs, 0)} (A/A ${f(li.aaDeltaNs, 0)})` : li?.error || '–';
+    const a =
+      li && !li.error
+        ? `${f(li.withoutNs, 0)} → ${f(li.withNs, 0)}, Δ ${f(li.deltaNs, 0)} (A/A ${f(li.aaDeltaNs, 0)})`
+        : li?.error || '–';
     const idle = idleCell(r, `bb-watch@${line.major}`);
     const b = r.idle ? `${sg(idle.fresh)} (${f(idle.wdFresh)}) · ${sg(idle.after)} (${f(idle.wdAfter)})` : '–';
     const rec = (api) => {
       const x = c.recorder?.cases?.find((k) => k.api === api);
       if (!x) return c.recorder?.error || '–';
-      const both = x.bothNs === undefined ? '' : `; rule set ${f(x.rulesNs, 0)} (Δ ${f(x.rulesDeltaNs, 0)}), both on one wrapper ${f(x.bothNs, 0)} (Δ ${f(x.bothDeltaNs, 0)}; watching over the rule set Δ ${f(x.watchOverRulesNs, 0)})`;
+      const both =
+        x.bothNs === undefined
+          ? ''
+          : `; rule set ${f(x.rulesNs, 0)} (Δ ${f(x.rulesDeltaNs, 0)}), both on one wrapper ${f(x.bothNs, 0)} (Δ ${f(x.bothDeltaNs, 0)}; watching over the rule set Δ ${f(x.watchOverRulesNs, 0)})`;
       return `${f(x.notWatchingNs, 0)} → ${f(x.watchingNs, 0)}, Δ ${f(x.deltaNs, 0)} (A/A ${f(x.aaDeltaNs, 0)})${both}`;
     };
     let d = 'not run on this line';
@@ -133,14 +167,20 @@ function peerAgg(r, t) {
 function peersTable(r) {
   const L = [];
   const c = r.config;
-  L.push(`**Peers in Node ${r.machine.node}**: HTTP load in ${r.load?.cycles.length ?? 0} cycles over ${c.loadGroups} sets of servers, each tool in ABBA blocks of ≈${c.sliceS} s autocannon slices against "no tool" (${c.connections} connections, loopback); RSS after ${c.rssRequests} requests (${c.rounds} rounds); idle CPU over 3 s (${c.rounds} rounds); stack capture during a 200 ms CPU-bound block, read off the stack (${c.rounds} runs; the threshold is crossed in ms ${THRESHOLD_MS}). "no tool, second copy" is the A/A control: its distance from 1.000 is the resolution of the HTTP ratios in this run.`);
+  L.push(
+    `**Peers in Node ${r.machine.node}**: HTTP load in ${r.load?.cycles.length ?? 0} cycles over ${c.loadGroups} sets of servers, each tool in ABBA blocks of ≈${c.sliceS} s autocannon slices against "no tool" (${c.connections} connections, loopback); RSS after ${c.rssRequests} requests (${c.rounds} rounds); idle CPU over 3 s (${c.rounds} rounds); stack capture during a 200 ms CPU-bound block, read off the stack (${c.rounds} runs; the threshold is crossed in ms ${THRESHOLD_MS}). "no tool, second copy" is the A/A control: its distance from 1.000 is the resolution of the HTTP ratios in this run.`,
+  );
   L.push('');
-  L.push('| tool | throughput ratio | p99 ratio | CPU per request ratio | idle CPU Δ ms / 3 s: fresh · after traffic | RSS Δ MB (private) | stack taken in block ms | names `burnCpu` | report after crossing, ms |');
+  L.push(
+    '| tool | throughput ratio | p99 ratio | CPU per request ratio | idle CPU Δ ms / 3 s: fresh · after traffic | RSS Δ MB (private) | stack taken in block ms | names `burnCpu` | report after crossing, ms |',
+  );
   L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const t of r.tools) {
     if (t === 'none') continue;
     const a = peerAgg(r, t);
-    L.push(`| ${TOOLS[t].label} | ${range(a.rpsRatio, 3)} | ${range(a.p99Ratio, 3)} | ${range(a.cpuPerReqRatio, 3)} | ${a.idle ? `${sg(a.idle.fresh)} · ${sg(a.idle.after)}` : '–'} | ${a.rssDelta ? `${sg(a.rssDelta.median, 1)} (${sg(a.anonDelta.median, 1)})` : '–'} | ${a.phase?.median != null ? range(a.phase, 0) : '–'} | ${a.namesBurn ?? '–'} | ${range(a.fired, 1)} |`);
+    L.push(
+      `| ${TOOLS[t].label} | ${range(a.rpsRatio, 3)} | ${range(a.p99Ratio, 3)} | ${range(a.cpuPerReqRatio, 3)} | ${a.idle ? `${sg(a.idle.fresh)} · ${sg(a.idle.after)}` : '–'} | ${a.rssDelta ? `${sg(a.rssDelta.median, 1)} (${sg(a.anonDelta.median, 1)})` : '–'} | ${a.phase?.median != null ? range(a.phase, 0) : '–'} | ${a.namesBurn ?? '–'} | ${range(a.fired, 1)} |`,
+    );
   }
   for (const [t, why] of Object.entries(r.unavailable)) L.push(`| ${TOOLS[t].label} | ${why} | | | | | | | |`);
   return L;
@@ -159,7 +199,9 @@ function quietFigures(r) {
   const med = (fn) => median(rounds.map(fn));
   const sum = (w) => w.threads.main.ms + w.threads.watchdog.ms + w.threads.others.ms;
   const delta = (t, win) => med((x) => (sum(x[t][win]) - sum(x.none[win])) / S);
-  const perWake = (w, g) => (w.afterWatch.threads[g].ms + w.steady.threads[g].ms) / Math.max(1, w.afterWatch.threads[g].wakes + w.steady.threads[g].wakes);
+  const perWake = (w, g) =>
+    (w.afterWatch.threads[g].ms + w.steady.threads[g].ms) /
+    Math.max(1, w.afterWatch.threads[g].wakes + w.steady.threads[g].wakes);
   const gcs = (t) => rounds.map((x) => x[t].afterWatch.gcEvents.length);
   return {
     S,
@@ -171,6 +213,26 @@ function quietFigures(r) {
     gcs,
     gcWatch: median(gcs('bb-watch')),
     gcNone: median(gcs('none')),
+    life: lifeGcs(q),
+  };
+}
+
+/**
+ * GC events over a quiet server's whole run (start, the idle windows, its first requests and the
+ * wait after them), per round; null when the phase did not serve requests. `added`: watch()'s
+ * mark-compacts over no tool's, the largest over rounds.
+ */
+function lifeGcs(q) {
+  const rounds = q?.rounds ?? [];
+  if (!rounds.length || !rounds.every((x) => x['bb-watch']?.served && x.none?.served)) return null;
+  const all = (t) => rounds.map((x) => x[t].served.all);
+  const majors = (events) => events.filter((e) => e.startsWith('Mark-Compact')).length;
+  return {
+    requests: q.servedRequests,
+    waitS: q.servedWaitMs / 1000,
+    none: all('none'),
+    watch: all('bb-watch'),
+    added: Math.max(...rounds.map((x) => majors(x['bb-watch'].served.all) - majors(x.none.served.all))),
   };
 }
 
@@ -183,46 +245,110 @@ function quietTable(r) {
   const mark = (ok) => (ok === true ? '✅ met' : ok === false ? '❌ not met' : '⚠️ not resolved');
   const has = (t) => rounds.every((x) => x[t]);
   const L = [];
-  L.push(`**Idle cost and memory of watch() against no tool** (Node ${r.machine.node}; ${rounds.length} rounds of fresh servers side by side under \`--trace-gc\`, never sent a request; /proc per thread; "after watch()": the ${S} s from the moment watch() returned; "steady": the ${S} s after those. Δ = tool − no tool, median over rounds; the A/A row is a second "no tool". RSS and throughput come from the peers' table above.)`);
+  L.push(
+    `**Idle cost and memory of watch() against no tool** (Node ${r.machine.node}; ${rounds.length} rounds of fresh servers side by side under \`--trace-gc\`, never sent a request; /proc per thread; "after watch()": the ${S} s from the moment watch() returned; "steady": the ${S} s after those. Δ = tool − no tool, median over rounds; the A/A row is a second "no tool". RSS and throughput come from the peers' table above.)`,
+  );
   L.push('');
   L.push('| figure | no tool | watch() | Δ (A/A) | target |');
   L.push('| --- | --- | --- | --- | --- |');
   if (has('bb-watch')) {
     const perS = (t, win, g) => med((x) => (g ? x[t][win].threads[g].ms : sum(x[t][win])) / S);
-    const delta = (win, g) => med((x) => ((g ? x['bb-watch'][win].threads[g].ms - x.none[win].threads[g].ms : sum(x['bb-watch'][win]) - sum(x.none[win])) / S));
-    const aa = (win, g) => (has('none-aa') ? med((x) => ((g ? x['none-aa'][win].threads[g].ms - x.none[win].threads[g].ms : sum(x['none-aa'][win]) - sum(x.none[win])) / S)) : null);
+    const delta = (win, g) =>
+      med(
+        (x) =>
+          (g
+            ? x['bb-watch'][win].threads[g].ms - x.none[win].threads[g].ms
+            : sum(x['bb-watch'][win]) - sum(x.none[win])) / S,
+      );
+    const aa = (win, g) =>
+      has('none-aa')
+        ? med(
+            (x) =>
+              (g
+                ? x['none-aa'][win].threads[g].ms - x.none[win].threads[g].ms
+                : sum(x['none-aa'][win]) - sum(x.none[win])) / S,
+          )
+        : null;
     const steady = delta('steady');
-    L.push(`| idle CPU, steady, ms per second (all threads) | ${f(perS('none', 'steady'), 3)} | ${f(perS('bb-watch', 'steady'), 3)} | ${sg(steady, 3)} (${sg(aa('steady'), 3)}) | ≤ +${IDLE_TARGET_MS_PER_S} ms/s: ${mark(steady <= IDLE_TARGET_MS_PER_S)} |`);
-    for (const [g, label] of [['main', 'main thread'], ['watchdog', 'watchdog thread'], ['others', "V8's platform workers and libuv's threads"]]) {
-      L.push(`| … ${label}: steady · after watch(), ms per second | ${f(perS('none', 'steady', g), 3)} · ${f(perS('none', 'afterWatch', g), 3)} | ${f(perS('bb-watch', 'steady', g), 3)} · ${f(perS('bb-watch', 'afterWatch', g), 3)} | ${sg(delta('steady', g), 3)} · ${sg(delta('afterWatch', g), 3)} | |`);
+    L.push(
+      `| idle CPU, steady, ms per second (all threads) | ${f(perS('none', 'steady'), 3)} | ${f(perS('bb-watch', 'steady'), 3)} | ${sg(steady, 3)} (${sg(aa('steady'), 3)}) | ≤ +${IDLE_TARGET_MS_PER_S} ms/s: ${mark(steady <= IDLE_TARGET_MS_PER_S)} |`,
+    );
+    for (const [g, label] of [
+      ['main', 'main thread'],
+      ['watchdog', 'watchdog thread'],
+      ['others', "V8's platform workers and libuv's threads"],
+    ]) {
+      L.push(
+        `| … ${label}: steady · after watch(), ms per second | ${f(perS('none', 'steady', g), 3)} · ${f(perS('none', 'afterWatch', g), 3)} | ${f(perS('bb-watch', 'steady', g), 3)} · ${f(perS('bb-watch', 'afterWatch', g), 3)} | ${sg(delta('steady', g), 3)} · ${sg(delta('afterWatch', g), 3)} | |`,
+      );
     }
     const after = delta('afterWatch');
-    L.push(`| idle CPU in the ${S} s after watch(), ms per second (all threads) | ${f(perS('none', 'afterWatch'), 3)} | ${f(perS('bb-watch', 'afterWatch'), 3)} | ${sg(after, 3)} (${sg(aa('afterWatch'), 3)}) | ≤ +${IDLE_TARGET_MS_PER_S} ms/s: ${mark(after <= IDLE_TARGET_MS_PER_S)} |`);
+    L.push(
+      `| idle CPU in the ${S} s after watch(), ms per second (all threads) | ${f(perS('none', 'afterWatch'), 3)} | ${f(perS('bb-watch', 'afterWatch'), 3)} | ${sg(after, 3)} (${sg(aa('afterWatch'), 3)}) | ≤ +${IDLE_TARGET_MS_PER_S} ms/s: ${mark(after <= IDLE_TARGET_MS_PER_S)} |`,
+    );
     const wakes = (t, g) => med((x) => x[t].afterWatch.threads[g].wakes + x[t].steady.threads[g].wakes);
-    L.push(`| wake-ups in ${2 * S} s: main · watchdog · others | ${f(wakes('none', 'main'), 0)} · – · ${f(wakes('none', 'others'), 0)} | ${f(wakes('bb-watch', 'main'), 0)} · ${f(wakes('bb-watch', 'watchdog'), 0)} · ${f(wakes('bb-watch', 'others'), 0)} | | |`);
+    L.push(
+      `| wake-ups in ${2 * S} s: main · watchdog · others | ${f(wakes('none', 'main'), 0)} · – · ${f(wakes('none', 'others'), 0)} | ${f(wakes('bb-watch', 'main'), 0)} · ${f(wakes('bb-watch', 'watchdog'), 0)} · ${f(wakes('bb-watch', 'others'), 0)} | | |`,
+    );
     const gcs = (t) => rounds.map((x) => x[t].afterWatch.gcEvents.length);
     const gcNames = [...new Set(rounds.flatMap((x) => x['bb-watch'].afterWatch.gcEvents))].join(', ');
     const noChurn = median(gcs('bb-watch')) <= median(gcs('none'));
-    L.push(`| GC events in the ${S} s after watch(), per round | ${gcs('none').join(' · ')} | ${gcs('bb-watch').join(' · ')}${gcNames ? ` (${gcNames})` : ''} | | none caused by watch(): ${mark(noChurn)} |`);
+    L.push(
+      `| GC events in the ${S} s after watch(), per round | ${gcs('none').join(' · ')} | ${gcs('bb-watch').join(' · ')}${gcNames ? ` (${gcNames})` : ''} | | none caused by watch(): ${mark(noChurn)} |`,
+    );
+    const life = lifeGcs(q);
+    if (life) {
+      const counts = (runs) =>
+        runs
+          .map((events) => `${events.length} (${events.filter((e) => e.startsWith('Mark-Compact')).length} MC)`)
+          .join(' · ');
+      L.push(
+        `| GC events over the whole run: start, the ${2 * S} s idle, the first ${life.requests} requests and ${life.waitS} s after them, per round | ${counts(life.none)} | ${counts(life.watch)} | | no mark-compact added by watch(): ${mark(life.added <= 0)} |`,
+      );
+    }
     // One look = the watchdog's CPU per wake-up; a bare timer wake-up of a node process is the machine's floor.
-    const lookUs = med((x) => ((x['bb-watch'].afterWatch.threads.watchdog.ms + x['bb-watch'].steady.threads.watchdog.ms) / Math.max(1, x['bb-watch'].afterWatch.threads.watchdog.wakes + x['bb-watch'].steady.threads.watchdog.wakes)) * 1000);
-    const bareUs = has('reference') ? med((x) => ((x.reference.afterWatch.threads.main.ms + x.reference.steady.threads.main.ms) / Math.max(1, x.reference.afterWatch.threads.main.wakes + x.reference.steady.threads.main.wakes)) * 1000) : null;
-    L.push(`| one look: the watchdog thread's CPU per wake-up, µs (a 1 s \`setInterval\` process's wake-up on this machine) | | ${f(lookUs, 0)} (${f(bareUs, 0)}) | ${bareUs == null ? '' : sg(lookUs - bareUs, 0)} | ≤ ${LOOK_TARGET_US} µs above a bare wake-up: ${mark(bareUs == null ? null : lookUs - bareUs <= LOOK_TARGET_US)} |`);
+    const lookUs = med(
+      (x) =>
+        ((x['bb-watch'].afterWatch.threads.watchdog.ms + x['bb-watch'].steady.threads.watchdog.ms) /
+          Math.max(1, x['bb-watch'].afterWatch.threads.watchdog.wakes + x['bb-watch'].steady.threads.watchdog.wakes)) *
+        1000,
+    );
+    const bareUs = has('reference')
+      ? med(
+          (x) =>
+            ((x.reference.afterWatch.threads.main.ms + x.reference.steady.threads.main.ms) /
+              Math.max(1, x.reference.afterWatch.threads.main.wakes + x.reference.steady.threads.main.wakes)) *
+            1000,
+        )
+      : null;
+    L.push(
+      `| one look: the watchdog thread's CPU per wake-up, µs (a 1 s \`setInterval\` process's wake-up on this machine) | | ${f(lookUs, 0)} (${f(bareUs, 0)}) | ${bareUs == null ? '' : sg(lookUs - bareUs, 0)} | ≤ ${LOOK_TARGET_US} µs above a bare wake-up: ${mark(bareUs == null ? null : lookUs - bareUs <= LOOK_TARGET_US)} |`,
+    );
   }
   if (r.rss) {
     const a = peerAgg(r, 'bb-watch');
     const aa = peerAgg(r, 'none-aa').rssDelta?.median;
-    L.push(`| RSS after ${r.config.rssRequests} requests, Δ MB (private) | | | ${sg(a.rssDelta.median, 2)} (${sg(a.anonDelta.median, 2)}); A/A ${sg(aa, 2)} | ≤ +1 MB: ${mark(a.rssDelta.median <= 1)} |`);
+    L.push(
+      `| RSS after ${r.config.rssRequests} requests, Δ MB (private) | | | ${sg(a.rssDelta.median, 2)} (${sg(a.anonDelta.median, 2)}); A/A ${sg(aa, 2)} | ≤ +1 MB: ${mark(a.rssDelta.median <= 1)} |`,
+    );
   }
   const h = httpPair(r);
   if (h) {
-    const pin = (r.http8 ?? {}).pinned ? `, each server pinned to CPU ${r.http8.pinned.servers} and autocannon to ${r.http8.pinned.loadGenerator}` : '';
-    L.push(`| HTTP throughput ratio, median of ${h.n} interleaved ABBA rounds (middle half)${pin} | 1 | ${f(h.bb.median, 3)} (${f(h.bb.q1, 3)}…${f(h.bb.q3, 3)}) | A/A ${f(h.aa.median, 3)} (${f(h.aa.q1, 3)}…${f(h.aa.q3, 3)}) | ≥ 0.99: ${mark(h.verdict)} |`);
-    L.push(`| CPU per request ratio, same rounds | 1 | ${f(h.cpu.median, 3)} (${f(h.cpu.q1, 3)}…${f(h.cpu.q3, 3)}) | A/A ${f(h.cpuAa.median, 3)} | |`);
+    const pin = (r.http8 ?? {}).pinned
+      ? `, each server pinned to CPU ${r.http8.pinned.servers} and autocannon to ${r.http8.pinned.loadGenerator}`
+      : '';
+    L.push(
+      `| HTTP throughput ratio, median of ${h.n} interleaved ABBA rounds (middle half)${pin} | 1 | ${f(h.bb.median, 3)} (${f(h.bb.q1, 3)}…${f(h.bb.q3, 3)}) | A/A ${f(h.aa.median, 3)} (${f(h.aa.q1, 3)}…${f(h.aa.q3, 3)}) | ≥ 0.99: ${mark(h.verdict)} |`,
+    );
+    L.push(
+      `| CPU per request ratio, same rounds | 1 | ${f(h.cpu.median, 3)} (${f(h.cpu.q1, 3)}…${f(h.cpu.q3, 3)}) | A/A ${f(h.cpuAa.median, 3)} | |`,
+    );
   }
   const s = httpSameProcess(r);
   if (s) {
-    L.push(`| HTTP throughput ratio in one server process, watch() stopped and started between slices: median of ${s.on.n} rounds (middle half) | 1 | ${f(s.on.median, 3)} (${f(s.on.q1, 3)}…${f(s.on.q3, 3)}) | A/A ${f(s.aa.median, 3)} (${f(s.aa.q1, 3)}…${f(s.aa.q3, 3)}), ${s.aa.n} rounds | ≥ 0.99: ${mark(s.verdict)} |`);
+    L.push(
+      `| HTTP throughput ratio in one server process, watch() stopped and started between slices: median of ${s.on.n} rounds (middle half) | 1 | ${f(s.on.median, 3)} (${f(s.on.q1, 3)}…${f(s.on.q3, 3)}) | A/A ${f(s.aa.median, 3)} (${f(s.aa.q1, 3)}…${f(s.aa.q3, 3)}), ${s.aa.n} rounds | ≥ 0.99: ${mark(s.verdict)} |`,
+    );
   }
   return L;
 }
@@ -268,17 +394,25 @@ function startupTable(startup) {
     const gcs = x.rounds.map((round) => round.watch.length).join(' · ');
     const none = x.rounds.map((round) => round.none.length).join(' · ');
     const ok = x.rounds.every((round) => round.watch.length <= round.none.length);
-    L.push(`| ${line} | ${alloc} | ${a.modules ?? '–'} · ${a.builtins ?? '–'} | ${gcs} (${none}) | ${ok ? '✅' : '❌'} |`);
+    L.push(
+      `| ${line} | ${alloc} | ${a.modules ?? '–'} · ${a.builtins ?? '–'} | ${gcs} (${none}) | ${ok ? '✅' : '❌'} |`,
+    );
   }
   return L;
 }
 
 function rulesTable(rules) {
   if (rules.error) return [`Rule set micro-benchmark: not run (${rules.error}).`];
-  const L = [`**Rule set** (every default rule active): ns per call, alternated batches; Δ = median per-pair wrapped − unwrapped (min…max):`, ''];
+  const L = [
+    `**Rule set** (every default rule active): ns per call, alternated batches; Δ = median per-pair wrapped − unwrapped (min…max):`,
+    '',
+  ];
   L.push('| case | unwrapped | wrapped | Δ | target |');
   L.push('| --- | --- | --- | --- | --- |');
-  for (const c of rules.cases) L.push(`| ${c.label} | ${f(c.unwrappedNs, 0)} | ${f(c.wrappedNs, 0)} | ${f(c.deltaNs, 0)} (${f(c.deltaSpreadNs[0], 0)}…${f(c.deltaSpreadNs[1], 0)}) | ${c.target} |`);
+  for (const c of rules.cases)
+    L.push(
+      `| ${c.label} | ${f(c.unwrappedNs, 0)} | ${f(c.wrappedNs, 0)} | ${f(c.deltaNs, 0)} (${f(c.deltaSpreadNs[0], 0)}…${f(c.deltaSpreadNs[1], 0)}) | ${c.target} |`,
+    );
   return L;
 }
 
@@ -295,51 +429,87 @@ function findings(r) {
         if (right < a.n) bad.push(`${cls} on ${l}: ${right}/${a.n}`);
       }
     }
-    L.push(`- ${mark(bad.length === 0)} blockbuster names the function and API (or addon call) of every hard class on every line${bad.length ? `: missed ${bad.join('; ')}` : ''}.`);
+    L.push(
+      `- ${mark(bad.length === 0)} blockbuster names the function and API (or addon call) of every hard class on every line${bad.length ? `: missed ${bad.join('; ')}` : ''}.`,
+    );
   }
   if (r.costs) {
     const li = r.lines.map((l) => r.costs[l.major]?.loopIteration).filter((x) => x && !x.error);
-    L.push(`- (a) per loop iteration, Node ${r.lines.map((l) => l.major).join(' / ')}: Δ ${li.map((x) => `${f(x.deltaNs, 0)} (A/A ${f(x.aaDeltaNs, 0)})`).join(' / ')} ns; 48 ns before multi-sampling (Node 20). An A/A delta far from 0 means that line's Δ is not resolved in this run.`);
+    L.push(
+      `- (a) per loop iteration, Node ${r.lines.map((l) => l.major).join(' / ')}: Δ ${li.map((x) => `${f(x.deltaNs, 0)} (A/A ${f(x.aaDeltaNs, 0)})`).join(' / ')} ns; 48 ns before multi-sampling (Node 20). An A/A delta far from 0 means that line's Δ is not resolved in this run.`,
+    );
     const rec = r.lines.map((l) => r.costs[l.major]?.recorder?.cases).filter(Boolean);
-    if (rec.length) L.push(`- (c) recorder per wrapped call while watching, same line order: JSON.parse Δ ${rec.map((c) => `${f(c[0].deltaNs, 0)} (A/A ${f(c[0].aaDeltaNs, 0)})`).join(' / ')} ns; fs.statSync Δ ${rec.map((c) => `${f(c[1].deltaNs, 0)} (A/A ${f(c[1].aaDeltaNs, 0)})`).join(' / ')} ns.`);
+    if (rec.length)
+      L.push(
+        `- (c) recorder per wrapped call while watching, same line order: JSON.parse Δ ${rec.map((c) => `${f(c[0].deltaNs, 0)} (A/A ${f(c[0].aaDeltaNs, 0)})`).join(' / ')} ns; fs.statSync Δ ${rec.map((c) => `${f(c[1].deltaNs, 0)} (A/A ${f(c[1].aaDeltaNs, 0)})`).join(' / ')} ns.`,
+      );
     const lb = r.lines.map((l) => [l.major, r.costs[l.major]?.longBlock?.runs]).filter(([, x]) => x);
     for (const [l, runs] of lb) {
       const aa = median(runs.map((x) => x.aaRatioPerCpu));
       const ratio = median(runs.map((x) => x.ratioPerCpu));
-      L.push(`- (d) Node ${l}, 1 s block at 20 ms: the watchdog thread used ${f(median(runs.map((x) => x.watchdogCpuMs)), 1)} ms CPU for ${f(median(runs.map((x) => x.samples)), 0)} samples; throughput per CPU ms ${f(ratio, 3)} of without (A/A ${f(aa, 3)}${aaResolved(aa) ? '' : ': not resolved to 1 % in this run'}).`);
+      L.push(
+        `- (d) Node ${l}, 1 s block at 20 ms: the watchdog thread used ${f(median(runs.map((x) => x.watchdogCpuMs)), 1)} ms CPU for ${f(median(runs.map((x) => x.samples)), 0)} samples; throughput per CPU ms ${f(ratio, 3)} of without (A/A ${f(aa, 3)}${aaResolved(aa) ? '' : ': not resolved to 1 % in this run'}).`,
+      );
     }
   }
   if (r.idle) {
     const per = r.lines.map((l) => idleCell(r, `bb-watch@${l.major}`));
-    L.push(`- ${mark(per.every((x) => Math.abs(x.fresh) <= 1))} (b) idle CPU within 1 ms / 3 s of no tool (fresh server): ${per.map((x) => sg(x.fresh)).join(' / ')} ms; the watchdog thread itself ${per.map((x) => f(x.wdFresh)).join(' / ')} ms (0.15 ms before).`);
+    L.push(
+      `- ${mark(per.every((x) => Math.abs(x.fresh) <= 1))} (b) idle CPU within 1 ms / 3 s of no tool (fresh server): ${per.map((x) => sg(x.fresh)).join(' / ')} ms; the watchdog thread itself ${per.map((x) => f(x.wdFresh)).join(' / ')} ms (0.15 ms before).`,
+    );
   }
   const q = quietFigures(r);
   if (q) {
-    L.push(`- ${mark(q.steady <= IDLE_TARGET_MS_PER_S)} idle CPU ≤ +${IDLE_TARGET_MS_PER_S} ms per second over no tool (all threads, steady): ${sg(q.steady, 3)} ms/s (A/A ${sg(q.steadyAa, 3)}); in the ${q.S} s after watch() ${sg(q.after, 3)} ms/s.`);
-    L.push(`- ${mark(q.lookUs == null || q.bareUs == null ? null : q.lookUs - q.bareUs <= LOOK_TARGET_US)} one watchdog look ≤ ${LOOK_TARGET_US} µs above a bare wake-up: ${f(q.lookUs, 0)} µs per wake-up against ${f(q.bareUs, 0)} µs for a 1 s \`setInterval\` process.`);
-    L.push(`- ${mark(q.gcWatch <= q.gcNone)} no GC caused by watch() in the ${q.S} s after it, in the bench's HTTP server (\`http\`, an IPC channel): ${q.gcs('bb-watch').join(' · ')} GC events per round against ${q.gcs('none').join(' · ')} for no tool.`);
+    L.push(
+      `- ${mark(q.steady <= IDLE_TARGET_MS_PER_S)} idle CPU ≤ +${IDLE_TARGET_MS_PER_S} ms per second over no tool (all threads, steady): ${sg(q.steady, 3)} ms/s (A/A ${sg(q.steadyAa, 3)}); in the ${q.S} s after watch() ${sg(q.after, 3)} ms/s.`,
+    );
+    L.push(
+      `- ${mark(q.lookUs == null || q.bareUs == null ? null : q.lookUs - q.bareUs <= LOOK_TARGET_US)} one watchdog look ≤ ${LOOK_TARGET_US} µs above a bare wake-up: ${f(q.lookUs, 0)} µs per wake-up against ${f(q.bareUs, 0)} µs for a 1 s \`setInterval\` process.`,
+    );
+    L.push(
+      `- ${mark(q.gcWatch <= q.gcNone)} no GC caused by watch() in the ${q.S} s after it, in the bench's HTTP server (\`http\`, an IPC channel): ${q.gcs('bb-watch').join(' · ')} GC events per round against ${q.gcs('none').join(' · ')} for no tool.`,
+    );
+    if (q.life) {
+      const majors = (runs) =>
+        runs.map((events) => events.filter((e) => e.startsWith('Mark-Compact')).length).join(' · ');
+      L.push(
+        `- ${mark(q.life.added <= 0)} no mark-compact added by watch() over the same server's whole run (through its first ${q.life.requests} requests and ${q.life.waitS} s after them): ${majors(q.life.watch)} per round against ${majors(q.life.none)} for no tool.`,
+      );
+    }
   }
   if (r.startup) {
     const lines = Object.entries(r.startup);
-    const bad = lines.filter(([, x]) => x.rounds.some((round) => round.watch.length > round.none.length)).map(([line]) => line);
+    const bad = lines
+      .filter(([, x]) => x.rounds.some((round) => round.watch.length > round.none.length))
+      .map(([line]) => line);
     const kb = lines.map(([line, x]) => `${line} ${x.allocation.totalKB ?? '?'} KB`).join(', ');
-    L.push(`- ${mark(bad.length === 0)} no GC caused by watch() in a bare idle \`net\` server, in the 12 s after it, on every line${bad.length ? ` (GCs on ${bad.join(', ')})` : ''}; require + watch() allocate ${kb}.`);
+    L.push(
+      `- ${mark(bad.length === 0)} no GC caused by watch() in a bare idle \`net\` server, in the 12 s after it, on every line${bad.length ? ` (GCs on ${bad.join(', ')})` : ''}; require + watch() allocate ${kb}.`,
+    );
   }
   if (r.rss) {
     const a = peerAgg(r, 'bb-watch');
-    L.push(`- ${mark(a.rssDelta.median <= 1)} RSS after load ≤ 1 MB above no tool for watch(): ${sg(a.rssDelta.median, 1)} MB, of which private ${sg(a.anonDelta.median, 1)} MB (A/A ${sg(peerAgg(r, 'none-aa').rssDelta?.median, 1)} MB; +0.9 MB before the recorder and multi-sampling).`);
+    L.push(
+      `- ${mark(a.rssDelta.median <= 1)} RSS after load ≤ 1 MB above no tool for watch(): ${sg(a.rssDelta.median, 1)} MB, of which private ${sg(a.anonDelta.median, 1)} MB (A/A ${sg(peerAgg(r, 'none-aa').rssDelta?.median, 1)} MB; +0.9 MB before the recorder and multi-sampling).`,
+    );
   }
   if (r.capture) {
     const a = peerAgg(r, 'bb-watch');
-    L.push(`- ${mark(a.phase.median != null && a.phase.median - THRESHOLD_MS <= 1)} first stack taken ≤ 1 ms after the threshold crossing (read off the stack): block ms ${f(a.phase.median, 0)}; the report names \`burnCpu\` ${a.namesBurn}.`);
+    L.push(
+      `- ${mark(a.phase.median != null && a.phase.median - THRESHOLD_MS <= 1)} first stack taken ≤ 1 ms after the threshold crossing (read off the stack): block ms ${f(a.phase.median, 0)}; the report names \`burnCpu\` ${a.namesBurn}.`,
+    );
   }
   const h = httpPair(r);
   if (h) {
-    L.push(`- ${mark(h.verdict)} HTTP throughput ratio ≥ 0.99 for watch(): ${f(h.bb.median, 3)} (middle half ${f(h.bb.q1, 3)}…${f(h.bb.q3, 3)}, ${h.n} interleaved rounds), A/A control ${f(h.aa.median, 3)}${aaResolved(h.aa.median) ? '' : ' (this run cannot resolve 1 %)'}; CPU per request ${f(h.cpu.median, 3)} of no tool.`);
+    L.push(
+      `- ${mark(h.verdict)} HTTP throughput ratio ≥ 0.99 for watch(): ${f(h.bb.median, 3)} (middle half ${f(h.bb.q1, 3)}…${f(h.bb.q3, 3)}, ${h.n} interleaved rounds), A/A control ${f(h.aa.median, 3)}${aaResolved(h.aa.median) ? '' : ' (this run cannot resolve 1 %)'}; CPU per request ${f(h.cpu.median, 3)} of no tool.`,
+    );
   }
   const s = httpSameProcess(r);
   if (s) {
-    L.push(`- ${mark(s.verdict)} HTTP throughput ratio ≥ 0.99 for watch(), in one server process (stopped and started between slices): ${f(s.on.median, 3)} (middle half ${f(s.on.q1, 3)}…${f(s.on.q3, 3)}, ${s.on.n} rounds), A/A control ${f(s.aa.median, 3)}${aaResolved(s.aa.median) ? '' : ' (this run cannot resolve 1 %)'}.`);
+    L.push(
+      `- ${mark(s.verdict)} HTTP throughput ratio ≥ 0.99 for watch(), in one server process (stopped and started between slices): ${f(s.on.median, 3)} (middle half ${f(s.on.q1, 3)}…${f(s.on.q3, 3)}, ${s.on.n} rounds), A/A control ${f(s.aa.median, 3)}${aaResolved(s.aa.median) ? '' : ' (this run cannot resolve 1 %)'}.`,
+    );
   }
   return L;
 }

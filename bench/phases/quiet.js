@@ -4,29 +4,46 @@
 // 15 s from the moment watch() returned (GC events, wake-ups), then 15 s more (the steady state).
 // Read from outside, per thread (/proc/<pid>/task): CPU and wake-ups of the main thread, the
 // watchdog thread and the rest (V8's platform workers, libuv). A 1 s setInterval process is the
-// reference for what one bare wake-up costs on this machine.
+// reference for what one bare wake-up costs on this machine. Then each server answers its first
+// SERVED_REQUESTS requests and sits 12 s more: V8 runs some GCs once in a process's life (the memory
+// reducer's pair), and the GC events of the whole run show whether watch() adds any or brings them forward.
 const fs = require('node:fs');
 const path = require('node:path');
+const http = require('node:http');
 const { spawn } = require('node:child_process');
 const { log, sleep, procSnapshot, stopChild } = require('../proc');
 const { rotate } = require('../stats');
 
 const WINDOW_MS = 15_000;
+const SERVED_REQUESTS = 100;
+const SERVED_WAIT_MS = 12_000;
 const SERVER = path.join(__dirname, '..', 'child', 'server.js');
 
 function startTraced(tool) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--trace-gc', SERVER, tool], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    const child = spawn(process.execPath, ['--trace-gc', SERVER, tool], {
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.once('exit', (code) => reject(new Error(`server ${tool} exited early (${code})`)));
-    child.once('message', () => resolve({ tool, child, pid: child.pid, gcLines: () => out.split('\n').filter((l) => /: (Scavenge|Mark-Compact|Minor Mark)/.test(l)) }));
+    child.once('message', (m) =>
+      resolve({
+        tool,
+        child,
+        pid: child.pid,
+        port: m.port,
+        gcLines: () => out.split('\n').filter((l) => /: (Scavenge|Mark-Compact|Minor Mark)/.test(l)),
+      }),
+    );
   });
 }
 
 function startReference() {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', "setInterval(() => {}, 1000); process.send('ready')"], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = spawn(process.execPath, ['-e', "setInterval(() => {}, 1000); process.send('ready')"], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
     child.once('message', () => resolve({ tool: 'reference', child, pid: child.pid }));
   });
 }
@@ -43,17 +60,32 @@ function byThread(pid, a, b) {
   return out;
 }
 
+const gcName = (line) => /ms: ([A-Za-z -]+(\(reduce\))?)/.exec(line)?.[1].trim() ?? line;
+
 /** procSnapshot plus voluntary switches only (a sleep that ended is a wake-up). */
 function snapshot(pid) {
   const s = procSnapshot(pid);
   for (const tid of Object.keys(s.threads)) {
     try {
-      s.threads[tid].vol = Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))[1]);
+      s.threads[tid].vol = Number(
+        /^voluntary_ctxt_switches:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))[1],
+      );
     } catch {
       s.threads[tid].vol = 0;
     }
   }
   return s;
+}
+
+/** `n` requests one after another, as a first client would send them. */
+async function serve(port, n) {
+  for (let i = 0; i < n; i++) {
+    await new Promise((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/quiet', agent: false }, (res) => res.resume().on('end', resolve))
+        .on('error', reject);
+    });
+  }
 }
 
 async function quietPhase(tools, { rounds }) {
@@ -74,16 +106,31 @@ async function quietPhase(tools, { rounds }) {
           g.ms *= k;
           g.wakes *= k;
         }
-        const gcEvents = s.gcLines ? s.gcLines().slice(before[i].gc).map((l) => /ms: ([A-Za-z -]+(\(reduce\))?)/.exec(l)?.[1].trim() ?? l) : [];
+        const gcEvents = s.gcLines ? s.gcLines().slice(before[i].gc).map(gcName) : [];
         round[s.tool][win] = { threads, gcEvents };
       });
     }
+    const servers = up.filter((s) => s.gcLines);
+    const before = servers.map((s) => s.gcLines().length);
+    await Promise.all(servers.map((s) => serve(s.port, SERVED_REQUESTS)));
+    await sleep(SERVED_WAIT_MS);
+    servers.forEach((s, i) => {
+      round[s.tool].served = { gcEvents: s.gcLines().slice(before[i]).map(gcName), all: s.gcLines().map(gcName) };
+    });
     await Promise.all(up.map((s) => stopChild(s.child)));
     out.push(round);
     const total = (w) => w.threads.main.ms + w.threads.watchdog.ms + w.threads.others.ms;
-    log(`quiet round ${r + 1}/${rounds}:`, Object.entries(round).map(([t, v]) => `${t}=${total(v.afterWatch).toFixed(2)}ms/${v.afterWatch.gcEvents.length}gc→${total(v.steady).toFixed(2)}ms`).join(' '));
+    log(
+      `quiet round ${r + 1}/${rounds}:`,
+      Object.entries(round)
+        .map(
+          ([t, v]) =>
+            `${t}=${total(v.afterWatch).toFixed(2)}ms/${v.afterWatch.gcEvents.length}gc→${total(v.steady).toFixed(2)}ms`,
+        )
+        .join(' '),
+    );
   }
-  return { windowMs: WINDOW_MS, rounds: out };
+  return { windowMs: WINDOW_MS, servedRequests: SERVED_REQUESTS, servedWaitMs: SERVED_WAIT_MS, rounds: out };
 }
 
 module.exports = { quietPhase, WINDOW_MS };
