@@ -17,6 +17,7 @@
 #include "js_stack.h"
 #include "line_maps.h"
 #include "line_writer.h"
+#include "linker_pages.h"
 #include "watchdog.h"
 
 namespace blockbuster {
@@ -45,6 +46,8 @@ struct EnvState {
   // after stop(), whose last reports still spend it, until the next start().
   std::shared_ptr<ReportBudget> budget;
   napi_async_cleanup_hook_handle cleanup = nullptr;
+  // Whether the first reports' lookups in node's symbol tables were given back (linker_pages.h).
+  bool released_after_report = false;
 
   ~EnvState() { End(Teardown::kDestroy); }
 
@@ -356,6 +359,8 @@ napi_value Start(napi_env env, napi_callback_info info) {
   state->budget = options.budget;
   // Registered after the thread-safe function, so it runs before that one's own cleanup.
   napi_add_async_cleanup_hook(env, OnEnvCleanup, state, &state->cleanup);
+  // Starting bound most of the Node-API, V8 and libuv symbols the addon calls.
+  ReleaseLinkerPages();
   return nullptr;
 }
 
@@ -431,6 +436,11 @@ napi_value TakeReports(napi_env env, napi_callback_info info) {
   }
   js.Set(result, "reports", list);
   js.Set(result, "dropped", js.Number(static_cast<double>(dropped)));
+  // The report path binds symbols of its own (V8's sampler, libuv) at its first use.
+  if (state != nullptr && !reports.empty() && !state->released_after_report) {
+    state->released_after_report = true;
+    ReleaseLinkerPages();
+  }
   if (js.ok()) return result;
   if (state != nullptr && state->watchdog != nullptr) {
     state->watchdog->WriteReports(reports, dropped);
@@ -670,6 +680,8 @@ bool Export(napi_env env, napi_value exports, const char* name, napi_callback ca
 }
 
 napi_value Init(napi_env env, napi_value exports) {
+  // Before the first Node-API call, which is the first lookup in node's symbol tables.
+  NoteLinkerPages();
   if (!CheckAbi(env)) return exports;
   auto* state = new EnvState(env);
   if (napi_set_instance_data(env, state, DeleteState, nullptr) != napi_ok) {
@@ -705,6 +717,7 @@ napi_value Init(napi_env env, napi_value exports) {
   for (const auto& entry : kExports) {
     if (!Export(env, exports, entry.name, entry.callback)) break;
   }
+  ReleaseLinkerPages();
   return exports;
 }
 
