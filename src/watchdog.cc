@@ -11,6 +11,7 @@
 
 #include "cpu_clock.h"
 #include "js_stack.h"
+#include "linker_pages.h"
 #include "report_line.h"
 
 namespace blockbuster {
@@ -130,7 +131,11 @@ void Watchdog::Run() {
           ? std::clamp(static_cast<int64_t>(options_.abort_after_ns), kFirstParkNs, kIdleParkNs)
           : kIdleParkNs;
   int64_t park_ns = kFirstParkNs;
+  int passes = 0;
   while (!stopping_.load(std::memory_order_acquire)) {
+    // One whole pass has bound the symbols this thread calls (libuv, the probes): what they
+    // mapped of node's symbol tables is given back here, off the loop's thread.
+    if (++passes == 2) ReleaseLinkerPages();
     LoopProbe::Reading reading = probe_->Read();
     uint64_t busy = BusyNs(reading);
     if (busy >= options_.threshold_ns) park_ns = kFirstParkNs;
