@@ -1,5 +1,5 @@
 // The fields every JSON line carries (schema/report.schema.json): what it is, when, and where from.
-import { isBuiltinLoaded } from './apis/builtins';
+import { isMainThread } from './apis/builtins';
 
 /** Bumped on a breaking change of any line; also in the schema's `$id`. */
 export const SCHEMA_VERSION = 1;
@@ -41,14 +41,13 @@ export interface ThreadInfo {
 }
 
 /**
- * This thread's id and (for a worker, where Node has it) name. A worker's bootstrap has loaded
- * worker_threads already; loading it on the main thread would pull in streams and the worker
- * machinery (about 0.6 MB) just to learn that this is thread 0.
+ * This thread's id and (for a worker, where Node has it) name. The main thread is thread 0, known
+ * without loading worker_threads (isMainThread() says how).
  */
 export function currentThread(): ThreadInfo {
-  if (!isBuiltinLoaded('worker_threads')) return { threadId: 0, threadName: undefined };
+  if (isMainThread()) return { threadId: 0, threadName: undefined };
   const threads = require('node:worker_threads') as typeof import('node:worker_threads') & { threadName?: string };
-  return { threadId: threads.threadId, threadName: threads.isMainThread ? undefined : threads.threadName };
+  return { threadId: threads.threadId, threadName: threads.threadName };
 }
 
 export function currentThreadId(): number {

@@ -11,6 +11,7 @@
 //   node scripts/bundle-dist.js [dist dir]
 const fs = require('node:fs');
 const path = require('node:path');
+const ts = require('typescript');
 
 const DIST = path.resolve(process.argv[2] ?? path.join(__dirname, '..', 'dist'));
 // Each entry loads its own bundle first: all that the entry loads up front. A module in two bundles
@@ -21,9 +22,52 @@ const BUNDLES = [
   { entry: 'register.js', out: 'eager-register.js' },
 ];
 
-// A module's static requires: tsc writes an import as a top-level `var x_1 = require("./x");`
-// (`const x = require("./x");` for `import x = require()`). Requires inside functions are lazy.
-const STATIC_REQUIRE = /^(?:var|const|let) [\w$]+ = (?:__importDefault\()?require\("(\.{1,2}\/[^"]+)"\)\)?;$/gm;
+// Read with TypeScript's parser, not patterns: what tsc emits is parsed, whatever its form.
+function parse(file) {
+  return ts.createSourceFile(file, fs.readFileSync(path.join(DIST, file), 'utf8'), ts.ScriptTarget.Latest, true);
+}
+
+/** `require("./x")`, also inside tsc's `__importDefault(...)`/`__importStar(...)`: "./x", else null. */
+function relativeRequest(node) {
+  if (node === undefined || !ts.isCallExpression(node)) return null;
+  const [argument] = node.arguments;
+  if (ts.isIdentifier(node.expression) && node.expression.text === 'require') {
+    return node.arguments.length === 1 && ts.isStringLiteral(argument) && argument.text.startsWith('.')
+      ? argument.text
+      : null;
+  }
+  return node.arguments.length === 1 ? relativeRequest(argument) : null;
+}
+
+// A module's static requires: those its top level runs as it loads (`var x_1 = require("./x");`, a
+// bare `require("./x");`). Requires inside functions are lazy and stay so.
+function staticRequests(source) {
+  const requests = [];
+  for (const statement of source.statements) {
+    if (ts.isVariableStatement(statement)) {
+      for (const declaration of statement.declarationList.declarations)
+        requests.push(relativeRequest(declaration.initializer));
+    } else if (ts.isExpressionStatement(statement)) {
+      requests.push(relativeRequest(statement.expression));
+    }
+  }
+  return requests.filter((request) => request !== null);
+}
+
+// The module's code without the indentation of its lines: V8 keeps a script's whole source in the
+// heap for as long as any of its functions lives (~17 KB of the bundle was indentation). A line that
+// begins inside a template literal keeps its spaces, which are the string's. Line numbers stay.
+function unindented(source) {
+  const kept = [];
+  const visit = (node) => {
+    if (ts.isTemplateLiteralToken(node)) kept.push([node.getStart(source), node.end]);
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  const text = source.text;
+  const insideTemplate = (at) => kept.some(([start, end]) => at > start && at < end);
+  return text.replace(/\n[ \t]+/g, (match, at) => (insideTemplate(at + 1) ? match : '\n'));
+}
 
 /** The dist file a relative request names: `x.js`, or `x/index.js` for a directory. */
 function fileOf(from, request) {
@@ -33,8 +77,7 @@ function fileOf(from, request) {
 }
 
 function staticRequires(file) {
-  const source = fs.readFileSync(path.join(DIST, file), 'utf8');
-  return [...source.matchAll(STATIC_REQUIRE)].map(([, request]) => fileOf(file, request));
+  return staticRequests(parse(file)).map((request) => fileOf(file, request));
 }
 
 /** What `entry` loads through static requires, less `taken` (the entries). */
@@ -66,8 +109,7 @@ function bundleSource(modules, start) {
     'const factories = {',
   ];
   for (const file of modules) {
-    const source = fs
-      .readFileSync(path.join(DIST, file), 'utf8')
+    const source = unindented(parse(file))
       .replace(/^"use strict";\n/, '')
       .replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n');
     parts.push(
@@ -116,21 +158,26 @@ function bundleSource(modules, start) {
   return parts.join('\n');
 }
 
-for (const { entry, out } of BUNDLES) {
-  const modules = reachable(
-    entry,
-    BUNDLES.map((bundle) => bundle.entry),
-  );
-  const start = staticRequires(entry).filter((file) => modules.includes(file));
-  fs.writeFileSync(path.join(DIST, out), bundleSource(modules, start));
-  const prefix = `"use strict";require("./${out}");\n`;
-  const file = path.join(DIST, entry);
-  const source = fs.readFileSync(file, 'utf8');
-  if (source.startsWith(prefix)) continue;
-  if (!source.startsWith('"use strict";\n')) throw new Error(`${entry}: expected tsc's "use strict"; first line`);
-  // On the first line, so that the entry's own lines keep their source-map positions.
-  fs.writeFileSync(file, source.replace('"use strict";\n', prefix));
+function main() {
+  for (const { entry, out } of BUNDLES) {
+    const modules = reachable(
+      entry,
+      BUNDLES.map((bundle) => bundle.entry),
+    );
+    const start = staticRequires(entry).filter((file) => modules.includes(file));
+    fs.writeFileSync(path.join(DIST, out), bundleSource(modules, start));
+    const prefix = `"use strict";require("./${out}");\n`;
+    const file = path.join(DIST, entry);
+    const source = fs.readFileSync(file, 'utf8');
+    if (source.startsWith(prefix)) continue;
+    if (!source.startsWith('"use strict";\n')) throw new Error(`${entry}: expected tsc's "use strict"; first line`);
+    // On the first line, so that the entry's own lines keep their source-map positions.
+    fs.writeFileSync(file, source.replace('"use strict";\n', prefix));
+  }
+  // The nearest package.json of every dist file: Node's package-scope walk for each require and
+  // each file ends here instead of one directory up.
+  fs.writeFileSync(path.join(DIST, 'package.json'), '{"type":"commonjs"}\n');
 }
-// The nearest package.json of every dist file: Node's package-scope walk for each require and
-// each file ends here instead of one directory up.
-fs.writeFileSync(path.join(DIST, 'package.json'), '{"type":"commonjs"}\n');
+
+if (require.main === module) main();
+module.exports = { staticRequests, unindented };

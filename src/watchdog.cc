@@ -132,10 +132,9 @@ void Watchdog::Run() {
           : kIdleParkNs;
   int64_t park_ns = kFirstParkNs;
   int passes = 0;
+  bool pages_released = false;
   while (!stopping_.load(std::memory_order_acquire)) {
-    // One whole pass has bound the symbols this thread calls (libuv, the probes): what they
-    // mapped of node's symbol tables is given back here, off the loop's thread.
-    if (++passes == 2) ReleaseLinkerPages();
+    passes++;
     LoopProbe::Reading reading = probe_->Read();
     uint64_t busy = BusyNs(reading);
     if (busy >= options_.threshold_ns) park_ns = kFirstParkNs;
@@ -181,6 +180,14 @@ void Watchdog::Run() {
       }
       WatchBlock(start);
       loop_just_woke = false;
+      continue;
+    }
+    // A whole pass has bound the symbols this thread calls (libuv, the probes): what that mapped of
+    // node's symbol tables is given back, off the loop's thread and never while a block is going on
+    // (a block that begins meanwhile is read right after).
+    if (passes >= 2 && !pages_released) {
+      pages_released = true;
+      ReleaseLinkerPages();
       continue;
     }
     // Sleeping on the loop's own fd costs nothing while the process is idle: an fd event wakes
