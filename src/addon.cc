@@ -359,7 +359,8 @@ napi_value Start(napi_env env, napi_callback_info info) {
   state->budget = options.budget;
   // Registered after the thread-safe function, so it runs before that one's own cleanup.
   napi_add_async_cleanup_hook(env, OnEnvCleanup, state, &state->cleanup);
-  // Starting bound most of the Node-API, V8 and libuv symbols the addon calls.
+  // Loading (Init) and starting bound most of the Node-API, V8 and libuv symbols the addon calls;
+  // only watch() loads the addon, and it starts at once.
   ReleaseLinkerPages();
   return nullptr;
 }
@@ -717,7 +718,6 @@ napi_value Init(napi_env env, napi_value exports) {
   for (const auto& entry : kExports) {
     if (!Export(env, exports, entry.name, entry.callback)) break;
   }
-  ReleaseLinkerPages();
   return exports;
 }
 
