@@ -226,13 +226,12 @@ test(
     const bare = await fixtureJson(path.join(FIXTURES, 'linker-pages.js'), root);
     assert.ok(bare.tablesKB > 1024, `node's lookup tables are ${bare.tablesKB} KB: not found`);
     assert.ok(bare.addedKB < 256, `${bare.addedKB} KB more of node's symbol tables mapped after watch() and a report`);
-    // A host addon loaded and called first (the spin addon, Node-API C, built for this line): the
-    // pages its symbols mapped are the host's, and stay.
+    // What the process had mapped before require (3.3-5.9 MB of the tables on 20-26) stays mapped.
+    assert.ok(bare.beforeKB > 1024, `only ${bare.beforeKB} KB of the tables were mapped before require`);
+    assert.equal(bare.droppedKB, 0, `${bare.droppedKB} KB of the pages mapped before require were unmapped`);
+    // So does what a host's addon loaded and called first mapped (the spin addon, Node-API C, built
+    // for this line; on 20 it maps 256 KB more, on 24 and 26 none that were not mapped already).
     const host = await fixtureJson(path.join(FIXTURES, 'linker-pages.js'), root, buildSpinAddon());
-    assert.ok(
-      host.beforeKB > bare.beforeKB,
-      `the host's addon mapped no page of the tables (${host.beforeKB} KB, ${bare.beforeKB} KB bare)`,
-    );
     assert.equal(host.droppedKB, 0, `${host.droppedKB} KB of the pages the host had mapped were unmapped`);
     assert.ok(host.addedKB < 256, `${host.addedKB} KB more mapped after the host's addon`);
   },
