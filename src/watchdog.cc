@@ -182,19 +182,20 @@ void Watchdog::Run() {
       loop_just_woke = false;
       continue;
     }
-    // A whole pass has bound the symbols this thread calls (libuv, the probes): what that mapped of
-    // node's symbol tables is given back, off the loop's thread and never while a block is going on
-    // (a block that begins meanwhile is read right after).
-    if (passes >= 2 && !pages_released) {
-      pages_released = true;
-      ReleaseLinkerPages();
-      continue;
-    }
     // Sleeping on the loop's own fd costs nothing while the process is idle: an fd event wakes
     // us with the loop, a timer firing wakes us from the loop's check phase. Right after such a
     // wake-up, a timed sleep keeps a still-readable fd from spinning us.
     if (!loop_just_woke && probe_->BackendFd() >= 0) {
       parked_.store(true, std::memory_order_seq_cst);
+      if (probe_->InPoll() && passes >= 2 && !pages_released) {
+        // A whole pass has bound the symbols this thread calls (libuv, the probes): what that
+        // mapped of node's symbol tables is given back here, off the loop's thread, while the loop
+        // waits in poll (never as it wakes, when a block may begin); then a fresh reading.
+        parked_.store(false, std::memory_order_seq_cst);
+        pages_released = true;
+        ReleaseLinkerPages();
+        continue;
+      }
       if (probe_->InPoll()) {
         Waker::Result result = tracker_->waker.Wait(park_ns, probe_->BackendFd());
         parked_.store(false, std::memory_order_seq_cst);
