@@ -2,7 +2,7 @@
 // results.json → the markdown of bench/results.md (and of the README's Benchmarks section).
 const { TOOLS, THRESHOLD_MS } = require('./tools');
 const { CLASSES, TOOLS: CLASS_TOOLS } = require('./phases/classes');
-const { median, summary } = require('./stats');
+const { median, medianCi, summary } = require('./stats');
 
 const f = (x, d = 2) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d));
 const sg = (x, d = 2) => (x == null || !Number.isFinite(x) ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(d)}`);
@@ -332,53 +332,34 @@ function quietTable(r) {
       `| RSS after ${r.config.rssRequests} requests, Δ MB (private) | | | ${sg(a.rssDelta.median, 2)} (${sg(a.anonDelta.median, 2)}); A/A ${sg(aa, 2)} | ≤ +1 MB: ${mark(a.rssDelta.median <= 1)} |`,
     );
   }
-  const h = httpPair(r);
+  const h = httpSideBySide(r);
   if (h) {
-    const pin = (r.http8 ?? {}).pinned
-      ? `, each server pinned to CPU ${r.http8.pinned.servers} and autocannon to ${r.http8.pinned.loadGenerator}`
-      : '';
+    const pin = r.http.pinned ? `, both pinned to CPU ${r.http.pinned.servers} and autocannon to ${r.http.pinned.loadGenerator}` : '';
     L.push(
-      `| HTTP throughput ratio, median of ${h.n} interleaved ABBA rounds (middle half)${pin} | 1 | ${f(h.bb.median, 3)} (${f(h.bb.q1, 3)}…${f(h.bb.q3, 3)}) | A/A ${f(h.aa.median, 3)} (${f(h.aa.q1, 3)}…${f(h.aa.q3, 3)}) | ≥ 0.99: ${mark(h.verdict)} |`,
+      `| HTTP throughput ratio: requests per CPU second, two servers side by side on one CPU, watch() started in one and then the other, median of ${h.bb.n} such pairs of ${r.http.sliceS} s rounds (95 % CI)${pin} | 1 | ${ci(h.bb)} | A/A ${ci(h.aa)} | ≥ 0.99: ${mark(h.verdict)} |`,
     );
-    L.push(
-      `| CPU per request ratio, same rounds | 1 | ${f(h.cpu.median, 3)} (${f(h.cpu.q1, 3)}…${f(h.cpu.q3, 3)}) | A/A ${f(h.cpuAa.median, 3)} | |`,
-    );
-  }
-  const s = httpSameProcess(r);
-  if (s) {
-    L.push(
-      `| HTTP throughput ratio in one server process, watch() stopped and started between slices: median of ${s.on.n} rounds (middle half) | 1 | ${f(s.on.median, 3)} (${f(s.on.q1, 3)}…${f(s.on.q3, 3)}) | A/A ${f(s.aa.median, 3)} (${f(s.aa.q1, 3)}…${f(s.aa.q3, 3)}), ${s.aa.n} rounds | ≥ 0.99: ${mark(s.verdict)} |`,
-    );
+    L.push(`| share of the requests served in the same second, same rounds | 1 | ${ci(h.served)} | A/A ${ci(h.servedAa)} | |`);
   }
   return L;
 }
 
-/** Median and middle half of per-round ratios. */
-function quartiles(xs) {
-  const a = xs.filter((x) => Number.isFinite(x)).sort((p, q) => p - q);
-  const at = (q) => a[Math.min(a.length - 1, Math.max(0, Math.round(q * (a.length - 1))))];
-  return { median: median(a), q1: at(0.25), q3: at(0.75), n: a.length };
+/**
+ * watch() against no tool side by side (phase http): per-pair ratios and their A/A pairs. Met when
+ * the interval lies at or above 0.99, missed when it lies below; otherwise not resolved. The A/A
+ * interval must hold 1 and be within 1 % of it, or the run cannot tell 1 % apart.
+ */
+function httpSideBySide(r) {
+  if (!r.http) return null;
+  const of = (control, k) => medianCi(r.http.pairs.filter((x) => x.control === control).map((x) => x[k]));
+  const bb = of(false, 'ratio');
+  const aa = of(true, 'ratio');
+  const resolved = aa.low != null && aa.low <= 1 && aa.high >= 1 && aa.high - aa.low <= 0.02;
+  const verdict = !resolved || bb.low == null ? null : bb.low >= 0.99 ? true : bb.high < 0.99 ? false : null;
+  return { bb, aa, served: of(false, 'servedRatio'), servedAa: of(true, 'servedRatio'), verdict };
 }
 
-/** watch() against no tool in one server process (phase http1): its rounds and A/A rounds. */
-function httpSameProcess(r) {
-  if (!r.http1) return null;
-  const on = quartiles(r.http1.rounds.filter((x) => !x.control).map((x) => x.ratio));
-  const aa = quartiles(r.http1.rounds.filter((x) => x.control).map((x) => x.ratio));
-  return { on, aa, verdict: aaResolved(aa.median) ? on.median >= 0.99 : null };
-}
+const ci = (x) => `${f(x.median, 3)} (${f(x.low, 3)}…${f(x.high, 3)})`;
 
-/** watch() against no tool under HTTP load: per-round ratios (phase http8, else the peers' load phase). */
-function httpPair(r) {
-  const load = r.http8 ?? r.load;
-  if (!load) return null;
-  const of = (t, k) => quartiles(load.cycles.map((c) => c.tools[t]?.[k]));
-  const bb = of('bb-watch', 'rpsRatio');
-  const aa = of('none-aa', 'rpsRatio');
-  // Resolved when the A/A control's median is within 1 % of 1: then the run can tell 0.99 apart.
-  const verdict = aaResolved(aa.median) ? bb.median >= 0.99 : null;
-  return { n: bb.n, bb, aa, cpu: of('bb-watch', 'cpuPerReqRatio'), cpuAa: of('none-aa', 'cpuPerReqRatio'), verdict };
-}
 
 // --- start-up: what require + watch() allocate, and the GCs of a bare idle server after it ----------
 function startupTable(startup) {
@@ -499,16 +480,10 @@ function findings(r) {
       `- ${mark(a.phase.median != null && a.phase.median - THRESHOLD_MS <= 1)} first stack taken ≤ 1 ms after the threshold crossing (read off the stack): block ms ${f(a.phase.median, 0)}; the report names \`burnCpu\` ${a.namesBurn}.`,
     );
   }
-  const h = httpPair(r);
+  const h = httpSideBySide(r);
   if (h) {
     L.push(
-      `- ${mark(h.verdict)} HTTP throughput ratio ≥ 0.99 for watch(): ${f(h.bb.median, 3)} (middle half ${f(h.bb.q1, 3)}…${f(h.bb.q3, 3)}, ${h.n} interleaved rounds), A/A control ${f(h.aa.median, 3)}${aaResolved(h.aa.median) ? '' : ' (this run cannot resolve 1 %)'}; CPU per request ${f(h.cpu.median, 3)} of no tool.`,
-    );
-  }
-  const s = httpSameProcess(r);
-  if (s) {
-    L.push(
-      `- ${mark(s.verdict)} HTTP throughput ratio ≥ 0.99 for watch(), in one server process (stopped and started between slices): ${f(s.on.median, 3)} (middle half ${f(s.on.q1, 3)}…${f(s.on.q3, 3)}, ${s.on.n} rounds), A/A control ${f(s.aa.median, 3)}${aaResolved(s.aa.median) ? '' : ' (this run cannot resolve 1 %)'}.`,
+      `- ${mark(h.verdict)} HTTP throughput ≥ 0.99 of no tool for watch(), requests per CPU second side by side on one CPU: ${ci(h.bb)} (median, 95 % CI, ${h.bb.n} pairs of rounds), A/A ${ci(h.aa)}; share of the requests served in the same second ${ci(h.served)} (A/A ${ci(h.servedAa)}); block reports during the rounds: ${r.http.blockReports}.`,
     );
   }
   return L;

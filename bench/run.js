@@ -7,19 +7,19 @@
 //   3. What watch() allocates as it starts and the GCs an idle server then runs, on every Node line
 //      (phases/startup.js). Idle cost and memory of watch() against no tool, per thread, in the system Node (phases/quiet.js,
 //      with the RSS and HTTP figures of 4).
-//      HTTP throughput of watch() against no tool and a second no tool (A/A), in many short
-//      interleaved ABBA rounds, the ratio a median over rounds (phases/http.js, phase http8); and in
-//      one server process that stops and restarts watch() between slices (phase http1).
+//      HTTP throughput of watch() against no tool: two servers side by side on one CPU, watch()
+//      started in one then the other, requests per CPU second, a median over pairs of rounds with
+//      A/A pairs between them (phases/http.js, phase http).
 //   4. The peers in the system Node: HTTP throughput, p99, CPU per request, RSS, idle CPU, when each
 //      takes its stack (phases/http.js, phases/idle.js, phases/capture.js), and the rule set's cost.
 // Writes bench/results.json (not committed) and bench/results.md; node bench/readme.js copies the
 // tables into README.md.
 //
 // Knobs (environment): BENCH_LINES (20,22,24,26), BENCH_CLASSES (all), BENCH_RUNS (runs per class
-// and tool, 10), BENCH_SKIP (phases: classes,costs,idle,startup,quiet,http8,http1,load,rss,capture,rules), BENCH_TOOLS (peers),
+// and tool, 10), BENCH_SKIP (phases: classes,costs,idle,startup,quiet,http,load,rss,capture,rules), BENCH_TOOLS (peers),
 // BENCH_ROUNDS (idle, RSS and capture rounds, 3), BENCH_LOAD_CYCLES (6), BENCH_LOAD_GROUPS (2),
 // BENCH_LOAD_BUDGET (s, 90), BENCH_SLICE (s, 0.5), BENCH_WARMUP (s, 1), BENCH_CONNECTIONS (32),
-// BENCH_RSS_REQUESTS (20000), BENCH_HTTP_ROUNDS (ABBA rounds of the watch()-against-no-tool throughput, 16), BENCH_HTTP_GROUPS (sets of fresh servers they are split over, 4), BENCH_SAME_PROCESS_ROUNDS (rounds of the same-process throughput, and as many A/A rounds, 12), BENCH_LONG_BLOCK_LINES (lines for the long-block figure, 20).
+// BENCH_RSS_REQUESTS (20000), BENCH_HTTP_ROUNDS (side-by-side pairs of rounds of watch() against no tool, and as many A/A pairs, 30), BENCH_HTTP_SLICE (s of load per round, 1), BENCH_LONG_BLOCK_LINES (lines for the long-block figure, 20).
 const fs = require('node:fs');
 const path = require('node:path');
 const os = require('node:os');
@@ -30,7 +30,7 @@ const { makeFixtures } = require('./fixtures');
 const { CLASSES, classesPhase, aggregateClasses } = require('./phases/classes');
 const { costsPhase } = require('./phases/costs');
 const { idlePhase } = require('./phases/idle');
-const { loadPhase, sameProcessPhase, rssPhase } = require('./phases/http');
+const { loadPhase, sideBySidePhase, rssPhase } = require('./phases/http');
 const { capturePhase } = require('./phases/capture');
 const { quietPhase } = require('./phases/quiet');
 const { startupPhase } = require('./phases/startup');
@@ -48,10 +48,8 @@ const config = {
   warmupS: Number(env('BENCH_WARMUP', 1)),
   connections: Number(env('BENCH_CONNECTIONS', 32)),
   rssRequests: Number(env('BENCH_RSS_REQUESTS', 20000)),
-  httpRounds: Number(env('BENCH_HTTP_ROUNDS', 16)),
-  // Fresh servers per group: a process's JIT and memory layout bias it by a few %, which only more processes average out.
-  httpGroups: Number(env('BENCH_HTTP_GROUPS', 4)),
-  sameProcessRounds: Number(env('BENCH_SAME_PROCESS_ROUNDS', 12)),
+  httpRounds: Number(env('BENCH_HTTP_ROUNDS', 30)),
+  sideBySideS: Number(env('BENCH_HTTP_SLICE', 1)),
   longBlockLines: env('BENCH_LONG_BLOCK_LINES', '20').split(','),
   thresholdMs: THRESHOLD_MS,
 };
@@ -93,24 +91,15 @@ async function main() {
     }
     if (!SKIP.has('startup')) results.startup = await startupPhase(lines, config);
     if (!SKIP.has('quiet')) results.quiet = await quietPhase(['none', 'none-aa', 'bb-watch'].filter((t) => tools.includes(t)), config);
-    const pair = ['none', 'none-aa', 'bb-watch'];
-    const runHttp8 = !SKIP.has('http8') && pair.every((t) => tools.includes(t));
-    const runHttp1 = !SKIP.has('http1') && tools.includes('bb-watch');
-    if (runHttp8 || runHttp1) {
-      // Only the three servers, so that each round is short and the rounds many: 1 % is within reach.
-      // Each server pinned to the last CPU and the load generator (this process) to the others: a
-      // server's throughput is then its own CPU's, not a share it wins against autocannon and the
-      // other servers' GC threads (the A/A control was 5 % off unpinned).
+    if (!SKIP.has('http') && tools.includes('bb-watch')) {
+      // The servers pinned to the last CPU and the load generator (this process) to the others: the
+      // two servers of a round then share one CPU, not a CPU and whatever autocannon leaves.
       const cpus = os.cpus().length;
       const pinned = cpus >= 2 && pinSelf(`0-${cpus - 2}`);
       const serverCpu = pinned ? cpus - 1 : undefined;
-      const placement = pinned ? { servers: cpus - 1, loadGenerator: `0-${cpus - 2}` } : null;
       try {
-        if (runHttp8) {
-          results.http8 = await loadPhase(pair, { ...config, loadCycles: config.httpRounds, loadGroups: config.httpGroups, loadBudgetS: 8 * config.httpRounds, serverCpu });
-          results.http8.pinned = placement;
-        }
-        if (runHttp1) results.http1 = { ...(await sameProcessPhase('bb-watch', { ...config, serverCpu })), pinned: placement };
+        results.http = await sideBySidePhase({ ...config, serverCpu });
+        results.http.pinned = pinned ? { servers: cpus - 1, loadGenerator: `0-${cpus - 2}` } : null;
       } finally {
         if (pinned) pinSelf(`0-${cpus - 1}`);
       }

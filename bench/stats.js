@@ -15,6 +15,20 @@ function summary(xs) {
   return { median: median(a), min: a.length ? Math.min(...a) : null, max: a.length ? Math.max(...a) : null, n: a.length };
 }
 
+/**
+ * The median with its distribution-free 95 % confidence interval: the order statistics around the
+ * middle rank that the binomial distribution puts 1.96 standard deviations away (n >= 6).
+ */
+function medianCi(xs) {
+  const a = finite(xs).sort((p, q) => p - q);
+  const n = a.length;
+  if (n < 6) return { median: median(a), low: null, high: null, n };
+  const spread = 0.98 * Math.sqrt(n);
+  const low = Math.max(0, Math.floor(n / 2 - spread) - 1);
+  const high = Math.min(n - 1, Math.ceil(n / 2 + spread) - 1);
+  return { median: median(a), low: a[low], high: a[high], n };
+}
+
 function percentile(sorted, p) {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
@@ -26,4 +40,4 @@ function rotate(list, r) {
   return list.slice(k).concat(list.slice(0, k));
 }
 
-module.exports = { median, summary, percentile, rotate };
+module.exports = { median, medianCi, summary, percentile, rotate };

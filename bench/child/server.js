@@ -30,7 +30,7 @@ server.listen(0, '127.0.0.1', () => {
   process.send({ type: 'ready', port: server.address().port, pid: process.pid });
 });
 process.on('message', (m) => {
-  // The same-process comparison (phase http1): the tool stopped and started again between slices.
+  // Phase http: the tool stopped and started again between rounds, in the same process.
   if (m && (m.type === 'tool-off' || m.type === 'tool-on')) {
     if (m.type === 'tool-off' && installed !== null) {
       installed.stop();

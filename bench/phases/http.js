@@ -102,42 +102,64 @@ async function loadCycle(tools, servers, amount, c, cfg) {
 }
 
 /**
- * watch() against no tool in one server process (phase http1): between slices the server stops the
- * watcher or starts it again (stop() restores every wrapped API and removes the loop hooks), so both
- * sides share the process, its heap and code layout and its CPU, which two processes do not (their
- * A/A control was 3-5 % off). Rounds of four slices, off-on-on-off or on-off-off-on in turn; every
- * other round is an A/A control that keeps the tool off throughout. Before each measured slice an
- * unmeasured quarter slice runs in the same state: a switch costs the next requests a deoptimized
- * handler (its JSON.stringify call site saw another function) and, on, watch()'s start-up allocation,
- * and in an on-off-off-on round both "on" slices would follow a switch. A round's ratio: the mean of
- * its two "on" slices over its two "off" ones.
+ * watch() against no tool, side by side (phase http). Two servers, A and B, both pinned to one CPU
+ * and loaded at the same time, so that whatever slows that CPU down (another tenant, its clock, the
+ * hypervisor) slows both alike. A round's figure: requests per CPU second (every thread of the
+ * server, the watchdog's too) of one server over the other's, i.e. what a CPU-bound server serves
+ * per CPU. Rounds come in pairs: watch() on in A and off in B, then off in A and on in B (stopped
+ * and started in the same processes: two processes differ by a percent or two by their code and
+ * memory layout alone, which the pair cancels); the pair's ratio is the geometric mean of its two
+ * on-over-off ratios. Every other pair is an A/A control with watch() off in both, computed alike:
+ * its spread is this run's resolution. After each switch a quarter round runs unmeasured (the
+ * handler deoptimizes when JSON.stringify changes, and watch() allocates as it starts).
  */
-async function sameProcessPhase(tool, cfg) {
-  const { child, port } = await startServer(tool, process.execPath, cfg.serverCpu);
+async function sideBySidePhase(cfg) {
+  const servers = [];
+  for (let i = 0; i < 2; i++)
+    servers.push(await startServer(process.env.BENCH_HTTP_TOOL || 'bb-watch', process.execPath, cfg.serverCpu));
   try {
-    const set = (on) => ask(child, on ? 'tool-on' : 'tool-off');
-    await set(false);
-    await runFor(port, cfg.warmupS, cfg.connections);
-    await set(true);
-    const warm = await runFor(port, cfg.warmupS, cfg.connections);
-    const amount = Math.max(500, Math.round((warm.requests.total / warm.duration) * cfg.sliceS));
-    const rounds = [];
-    for (let r = 0; r < 2 * cfg.sameProcessRounds; r++) {
-      const control = r % 2 === 1;
-      const order = Math.floor(r / 2) % 2 === 0 ? [false, true, true, false] : [true, false, false, true];
-      const rps = { on: 0, off: 0 };
-      for (const on of order) {
-        await set(on && !control);
-        await runSlice(port, Math.ceil(amount / 4), cfg.connections);
-        rps[on ? 'on' : 'off'] += (await runSlice(port, amount, cfg.connections)).rps / 2;
-      }
-      rounds.push({ control, ratio: rps.on / rps.off, loadavg: loadavg()[0] });
+    const connections = Math.max(1, Math.round(cfg.connections / 2));
+    const loadBoth = (seconds) => Promise.all(servers.map((s) => runFor(s.port, seconds, connections)));
+    const setTool = (on) => Promise.all(servers.map((s, i) => ask(s.child, on[i] ? 'tool-on' : 'tool-off')));
+    await setTool([false, false]);
+    await loadBoth(cfg.warmupS);
+    const round = async (on) => {
+      await setTool(on);
+      await loadBoth(cfg.sideBySideS / 4);
+      const cpu0 = servers.map((s) => procSnapshot(s.pid).cpuNs);
+      const res = await loadBoth(cfg.sideBySideS);
+      const cpuNs = servers.map((s, i) => procSnapshot(s.pid).cpuNs - cpu0[i]);
+      const requests = res.map((x) => x.requests.total);
+      return {
+        perCpu: requests.map((n, i) => n / (cpuNs[i] / 1e9)),
+        requests,
+        cpuMs: cpuNs.map((x) => x / 1e6),
+        errors: res.reduce((n, x) => n + x.errors + x.non2xx, 0),
+      };
+    };
+    const pairs = [];
+    for (let p = 0; p < 2 * cfg.httpRounds; p++) {
+      const control = p % 2 === 1;
+      // Which server counts as "on": A in the first round of a pair, B in the second.
+      const first = await round([!control, false]);
+      const second = await round([false, !control]);
+      const ratio = Math.sqrt((first.perCpu[0] / first.perCpu[1]) * (second.perCpu[1] / second.perCpu[0]));
+      const served = Math.sqrt((first.requests[0] / first.requests[1]) * (second.requests[1] / second.requests[0]));
+      pairs.push({ control, ratio, servedRatio: served, rounds: [first, second], loadavg: loadavg()[0] });
     }
-    const { blockReports } = await ask(child, 'stats');
-    log(`same-process ${tool}: ratio per round`, rounds.filter((x) => !x.control).map((x) => x.ratio.toFixed(3)).join(' '), '| A/A', rounds.filter((x) => x.control).map((x) => x.ratio.toFixed(3)).join(' '));
-    return { tool, amount, rounds, blockReports };
+    const blockReports = (await Promise.all(servers.map((s) => ask(s.child, 'stats')))).reduce(
+      (n, x) => n + x.blockReports,
+      0,
+    );
+    const show = (control) =>
+      pairs
+        .filter((x) => x.control === control)
+        .map((x) => x.ratio.toFixed(3))
+        .join(' ');
+    log(`side by side: watch() per pair ${show(false)} | A/A ${show(true)}`);
+    return { pairs, connections, sliceS: cfg.sideBySideS, blockReports };
   } finally {
-    await stopChild(child);
+    await Promise.all(servers.map((s) => stopChild(s.child)));
   }
 }
 
@@ -161,4 +183,4 @@ async function rssPhase(tools, cfg) {
   return rounds;
 }
 
-module.exports = { loadPhase, sameProcessPhase, rssPhase };
+module.exports = { loadPhase, sideBySidePhase, rssPhase };

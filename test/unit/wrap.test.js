@@ -26,7 +26,10 @@ test('a wrapper keeps this, arguments, the return value, the thrown error, name 
   assert.equal(result.self, receiver);
   assert.deepEqual(result.args, [1, 2, 3]);
   assert.equal(result.sum, 3);
-  assert.throws(() => owner.add('throw'), (error) => error === thrown);
+  assert.throws(
+    () => owner.add('throw'),
+    (error) => error === thrown,
+  );
 });
 
 test('constructors: new semantics, instanceof, subclasses, statics and a call without new', (t) => {
@@ -144,4 +147,63 @@ test('a tracking hook that throws never reaches the caller', (t) => {
   const api = attachTrack(owner, 'fn', 'owner.fn', broken);
   t.after(() => detachTrack(api, broken));
   assert.equal(owner.fn(), 'ok');
+});
+
+test("JSON.parse and JSON.stringify get wrappers of their own that behave as V8's; a check still sees the arguments", (t) => {
+  const { parse, stringify } = JSON;
+  const calls = [];
+  const track = { enter: (api) => calls.push(`enter ${api.name}`), exit: (api) => calls.push(`exit ${api.name}`) };
+  const apis = [
+    attachTrack(JSON, 'parse', 'JSON.parse', track),
+    attachTrack(JSON, 'stringify', 'JSON.stringify', track),
+  ];
+  t.after(() => apis.forEach((api) => detachTrack(api, track)));
+  assert.notEqual(JSON.parse, parse);
+  assert.deepEqual(
+    [JSON.parse.name, JSON.parse.length, JSON.stringify.name, JSON.stringify.length],
+    ['parse', 2, 'stringify', 3],
+  );
+  assert.equal(Object.hasOwn(JSON.parse, 'prototype'), false);
+  assert.throws(() => new JSON.parse('1'), TypeError);
+  assert.deepEqual(
+    JSON.parse('{"a":[1,2]}', (k, v) => (Array.isArray(v) ? v.length : v)),
+    { a: 2 },
+  );
+  assert.equal(JSON.stringify({ a: 1, b: 2 }, ['b'], 1, 'extra'), '{\n "b": 2\n}');
+  assert.equal(JSON.stringify(undefined), undefined);
+  assert.throws(() => JSON.parse('{'), SyntaxError);
+  assert.deepEqual(calls, [
+    'enter JSON.parse',
+    'exit JSON.parse',
+    'enter JSON.stringify',
+    'exit JSON.stringify',
+    'enter JSON.stringify',
+    'exit JSON.stringify',
+    'enter JSON.parse',
+    'exit JSON.parse',
+  ]);
+  // A rule set's check on JSON.parse: calls go through the generic path and it sees their arguments.
+  const seen = [];
+  const check = { enter: (api, self, args) => (seen.push([api.name, [...args]]), false), exit() {} };
+  const checked = attachCheck(JSON, 'parse', 'JSON.parse', check);
+  t.after(() => detachCheck(checked, check));
+  assert.equal(JSON.parse('[3]')[0], 3);
+  assert.deepEqual(seen, [['JSON.parse', ['[3]', undefined]]]);
+});
+
+test("a JSON.parse that is not V8's (a polyfill) keeps the generic wrapper: this and arguments pass through", (t) => {
+  const own = function parse() {
+    return { self: this, count: arguments.length };
+  };
+  const saved = Object.getOwnPropertyDescriptor(JSON, 'parse');
+  Object.defineProperty(JSON, 'parse', { ...saved, value: own });
+  const api = attachTrack(JSON, 'parse', 'JSON.parse', noTrack);
+  t.after(() => {
+    detachTrack(api, noTrack);
+    Object.defineProperty(JSON, 'parse', saved);
+  });
+  assert.notEqual(JSON.parse, own);
+  const result = JSON.parse('1', null, 'x');
+  assert.equal(result.self, JSON);
+  assert.equal(result.count, 3);
 });
