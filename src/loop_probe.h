@@ -39,6 +39,8 @@ class LoopProbe {
   void MarkProgress();
 
   Reading Read() const;
+  // Loop thread: when the last iteration reached prepare (uv_hrtime).
+  uint64_t LastPrepareNs() const { return prepare_ns_.load(std::memory_order_relaxed); }
   uint64_t Iterations() const { return iterations_.load(std::memory_order_seq_cst); }
   // True while the loop thread sits in poll (idle time grows between two reads).
   bool InPoll() const;

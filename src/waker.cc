@@ -1,6 +1,9 @@
 #include "waker.h"
 
 #include <fcntl.h>
+#if defined(__linux__)
+#include <sys/timerfd.h>
+#endif
 #include <poll.h>
 #include <unistd.h>
 
@@ -35,9 +38,11 @@ void Waker::Wake() {
   } while (written < 0 && errno == EINTR);
 }
 
-Waker::Result Waker::Wait(int64_t timeout_ns, int loop_fd) {
-  struct pollfd fds[2] = {{read_fd_, POLLIN, 0}, {loop_fd, POLLIN, 0}};
-  nfds_t count = loop_fd >= 0 ? 2 : 1;
+Waker::Result Waker::Wait(int64_t timeout_ns, int loop_fd, int deadline_fd) {
+  struct pollfd fds[3] = {{read_fd_, POLLIN, 0}, {loop_fd, POLLIN, 0}, {deadline_fd, POLLIN, 0}};
+  nfds_t count = 3;
+  // poll() skips negative fds; an unused last slot need not be passed at all.
+  if (deadline_fd < 0) count = loop_fd >= 0 ? 2 : 1;
   // poll() is POSIX (ppoll is not on macOS); rounding up never wakes before a deadline.
   int timeout_ms = -1;
   if (timeout_ns >= 0) {
@@ -51,7 +56,39 @@ Waker::Result Waker::Wait(int64_t timeout_ns, int loop_fd) {
     }
     return Result::kWoken;
   }
+  if (fds[2].revents != 0) {
+    uint64_t expirations;
+    while (read(deadline_fd, &expirations, sizeof expirations) > 0) {
+    }
+    return Result::kDeadline;
+  }
   return Result::kLoopReady;
 }
+
+#if defined(__linux__)
+DeadlineTimer::DeadlineTimer(uint64_t period_ns) : period_ns_(period_ns) {
+  fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+}
+
+DeadlineTimer::~DeadlineTimer() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void DeadlineTimer::Progress(uint64_t now_ns) {
+  if (fd_ < 0 || now_ns + period_ns_ / 2 < armed_ns_) return;
+  uint64_t deadline = now_ns + period_ns_;
+  struct itimerspec spec = {};
+  spec.it_value.tv_sec = static_cast<time_t>(deadline / 1'000'000'000u);
+  spec.it_value.tv_nsec = static_cast<long>(deadline % 1'000'000'000u);
+  // uv_hrtime reads CLOCK_MONOTONIC, the timer's clock. Re-arming also clears a past expiry.
+  if (timerfd_settime(fd_, TFD_TIMER_ABSTIME, &spec, nullptr) != 0) return;
+  armed_ns_ = deadline;
+  deadline_.store(deadline, std::memory_order_release);
+}
+#else
+DeadlineTimer::DeadlineTimer(uint64_t period_ns) : period_ns_(period_ns) {}
+DeadlineTimer::~DeadlineTimer() {}
+void DeadlineTimer::Progress(uint64_t) {}
+#endif
 
 }  // namespace blockbuster

@@ -47,7 +47,8 @@ Watchdog::Watchdog(uv_loop_t* loop, v8::Isolate* isolate, const WatchdogOptions&
       isolate_(isolate),
       flags_(flags),
       notify_(std::move(notify)),
-      tracker_(std::make_shared<BlockTracker>()) {
+      tracker_(std::make_shared<BlockTracker>()),
+      deadline_(options.threshold_ns) {
   tracker_->max_queued = options_.max_queued;
   tracker_->flags = flags_;
   if (!tracker_->waker.ok()) return;
@@ -82,6 +83,7 @@ void Watchdog::Stop(void (*on_closed)(void*), void* arg) {
 void Watchdog::OnPrepare(void* data) {
   auto* self = static_cast<Watchdog*>(data);
   self->loop_turned_.store(true, std::memory_order_relaxed);
+  self->deadline_.Progress(self->probe_->LastPrepareNs());
   self->gc_clock_at_prepare_.store(self->tracker_->gc.total_ns.load(std::memory_order_relaxed),
                                    std::memory_order_relaxed);
   if (!self->tracker_->active.load(std::memory_order_seq_cst)) return;
@@ -207,6 +209,14 @@ void Watchdog::Run() {
     }
     park_ns = kFirstParkNs;
     loop_just_woke = false;
+    // The loop's deadline is at most a threshold after the start of its latest iteration, the
+    // earliest a block could cross: while it lies ahead, sleep until it fires (each iteration past
+    // the first half pushes it back; under load we then never wake). Else look again when the
+    // current iteration would cross. The timeout only bounds a deadline that never fires.
+    if (deadline_.fd() >= 0 && deadline_.Deadline() > uv_hrtime()) {
+      tracker_->waker.Wait(kFirstParkNs, -1, deadline_.fd());
+      continue;
+    }
     tracker_->waker.Wait(static_cast<int64_t>(options_.threshold_ns - busy), -1);
   }
 }

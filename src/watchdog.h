@@ -93,6 +93,8 @@ class Watchdog {
   uint64_t idle_mark_iterations_ = UINT64_MAX;
   Notify notify_;
   std::shared_ptr<BlockTracker> tracker_;
+  // Pushed back by each iteration; the watchdog sleeps on it while the loop turns.
+  DeadlineTimer deadline_;
   std::unique_ptr<LoopProbe> probe_;
   std::unique_ptr<GcHooks> gc_hooks_;
   std::unique_ptr<ThreadSampler> sampler_;

@@ -49,6 +49,34 @@ test(
   },
 );
 
+// Under load the loop never rests long; the watchdog must still look only when a block could have
+// crossed the threshold. The loop pushes a deadline back as it turns (a timerfd on Linux) and the
+// watchdog sleeps on it: before, it woke once per threshold to look (150 and 293 times in these 3 s).
+for (const mode of ['interval', 'immediate']) {
+  test(
+    `a loop that never rests (${mode === 'interval' ? 'a 1 ms interval' : 'a chain of setImmediate'}): the watchdog thread sleeps through 3 s and nothing is reported`,
+    { skip: !linux && 'reads /proc; the deadline timer is a timerfd' },
+    async (t) => {
+      const child = spawn(process.execPath, [path.join(FIXTURES, 'busy-loop.js'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+      t.after(() => child.kill('SIGKILL'));
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      while (!out.includes('ready')) await sleep(20);
+      await sleep(500);
+      const before = wakeUps(child.pid, 'blockbuster');
+      await sleep(3000);
+      const woke = wakeUps(child.pid, 'blockbuster') - before;
+      const closed = new Promise((resolve) => child.on('close', resolve));
+      child.kill('SIGTERM');
+      await closed;
+      const { reports } = JSON.parse(out.split('\n').find((l) => l.includes('reports')));
+      assert.equal(reports, 0, 'the busy loop has no block');
+      // At the 20 ms default it woke 50 times a second (100 with the interval's fd wake-ups).
+      assert.ok(woke <= 30, `the watchdog thread woke ${woke} times in 3 s of a busy loop`);
+    },
+  );
+}
+
 // What watch() leaves out until a block: the report builder, the human format and source maps
 // (blockbuster's own heap), tty and the stream stack under it (Node's). The first report must be as
 // whole as when they were loaded up front: culprit, code frame, frames.
