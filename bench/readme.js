@@ -19,7 +19,7 @@ const notes = fs.readFileSync(path.join(__dirname, 'notes.md'), 'utf8').replace(
 const section = `
 ## Latest run
 
-\`npm run bench\` (not part of \`npm test\`; about 9 minutes on 2 busy cores; knobs at the top of
+\`npm run bench\` (not part of \`npm test\`; about 33 minutes on 2 cores; knobs at the top of
 \`bench/run.js\`) runs every figure in one run, alternating what it compares so that the machine's
 load hits both sides alike. On every supported Node line: ${Object.keys(CLASSES).length} hard classes of block, each run in
 fresh processes under \`watch()\` and under \`@sentry-internal/node-native-stacktrace\` (driven like

@@ -43,12 +43,23 @@ Waker::Result Waker::Wait(int64_t timeout_ns, int loop_fd, int deadline_fd) {
   nfds_t count = 3;
   // poll() skips negative fds; an unused last slot need not be passed at all.
   if (deadline_fd < 0) count = loop_fd >= 0 ? 2 : 1;
+#if defined(__linux__)
+  // ppoll waits to the nanosecond: a look that poll() rounds up to the next millisecond takes a
+  // block's first sample up to 1 ms after its crossing, on each of the two hops of a deadline.
+  struct timespec timeout = {};
+  if (timeout_ns >= 0) {
+    timeout.tv_sec = static_cast<time_t>(timeout_ns / 1'000'000'000);
+    timeout.tv_nsec = static_cast<long>(timeout_ns % 1'000'000'000);
+  }
+  int ready = ppoll(fds, count, timeout_ns >= 0 ? &timeout : nullptr, nullptr);
+#else
   // poll() is POSIX (ppoll is not on macOS); rounding up never wakes before a deadline.
   int timeout_ms = -1;
   if (timeout_ns >= 0) {
     timeout_ms = static_cast<int>(std::min<int64_t>((timeout_ns + 999'999) / 1'000'000, INT_MAX));
   }
   int ready = poll(fds, count, timeout_ms);
+#endif
   if (ready <= 0) return Result::kTimeout;
   if (fds[0].revents != 0) {
     char buffer[64];
