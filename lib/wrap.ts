@@ -271,10 +271,22 @@ function makeGenericWrapper(slot: Slot): AnyFunction {
  * (nor can a method). Anything else at JSON.parse (a polyfill, someone's wrapper) keeps the generic
  * wrapper. With a rule set's check attached, calls go through the generic one.
  */
+// Read once at load: an app's own Function.prototype.toString (patched, or one that throws) is
+// never called, and cannot make the check throw into watch().
+const functionToString = Function.prototype.toString;
+
+function isNativeFunction(fn: AnyFunction, name: string): boolean {
+  try {
+    return Reflect.apply(functionToString, fn, []) === `function ${name}() { [native code] }`;
+  } catch {
+    return false;
+  }
+}
+
 function makeJsonWrapper(slot: Slot, generic: AnyFunction): AnyFunction | undefined {
   const original = slot.original as (a: unknown, b: unknown, c: unknown) => unknown;
   if (slot.owner !== JSON || (slot.key !== 'parse' && slot.key !== 'stringify')) return undefined;
-  if (Function.prototype.toString.call(original) !== `function ${slot.key}() { [native code] }`) return undefined;
+  if (!isNativeFunction(original, slot.key)) return undefined;
   const call = (a: unknown, b: unknown, c: unknown): unknown => {
     const track = slot.track;
     if (track === undefined || !enterQuietly(track, slot)) return original(a, b, c);

@@ -207,3 +207,22 @@ test("a JSON.parse that is not V8's (a polyfill) keeps the generic wrapper: this
   assert.equal(result.self, JSON);
   assert.equal(result.count, 3);
 });
+
+test("an app's Function.prototype.toString that throws never reaches the wrapping of JSON", (t) => {
+  const saved = Function.prototype.toString;
+  Function.prototype.toString = function () {
+    throw new Error('anti-tamper');
+  };
+  t.after(() => {
+    Function.prototype.toString = saved;
+  });
+  let api;
+  assert.doesNotThrow(() => {
+    api = attachTrack(JSON, 'stringify', 'JSON.stringify', noTrack);
+  });
+  Function.prototype.toString = saved;
+  t.after(() => detachTrack(api, noTrack));
+  assert.notEqual(api, undefined);
+  assert.equal(JSON.stringify({ a: 1 }), '{"a":1}');
+  assert.equal(Object.hasOwn(JSON.stringify, 'prototype'), false, "V8's JSON.stringify gets its own wrapper still");
+});
