@@ -157,12 +157,19 @@ void Watchdog::Run() {
       uint64_t start = reading.now_ns - busy;
       // The last look before the block began, else the earliest one since, else now.
       Look baseline{reading.now_ns, UsageNow()};
-      if (looks_[0].at_ns != 0 && looks_[0].at_ns <= start) {
+      // A look more than a threshold before the start is stale: the watchdog slept on the loop's
+      // deadline meanwhile, and the thread's CPU since then would dilute the block's share.
+      auto before_start = [&](const Look& look) {
+        return look.at_ns != 0 && look.at_ns <= start &&
+               start - look.at_ns <= options_.threshold_ns;
+      };
+      auto since_start = [&](const Look& look) { return look.at_ns > start; };
+      if (before_start(looks_[0])) {
         baseline = looks_[0];
-      } else if (looks_[1].at_ns != 0 && looks_[1].at_ns <= start) {
+      } else if (before_start(looks_[1])) {
         baseline = looks_[1];
-      } else if (looks_[1].at_ns != 0 || looks_[0].at_ns != 0) {
-        baseline = looks_[1].at_ns != 0 ? looks_[1] : looks_[0];
+      } else if (since_start(looks_[1]) || since_start(looks_[0])) {
+        baseline = since_start(looks_[1]) ? looks_[1] : looks_[0];
       }
       tracker_->Begin(start, reading.now_ns, gc_clock_at_prepare_.load(std::memory_order_relaxed),
                       !loop_turned_.load(std::memory_order_relaxed), baseline.at_ns,
